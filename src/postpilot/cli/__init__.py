@@ -1,0 +1,90 @@
+"""The ``postpilot`` command: a thin shell over the Python API.
+
+Exit codes: 0 ok, 1 the check found problems, 2 usage or input error (one line
+on stderr naming the option, argument or file).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from postpilot import __version__
+from postpilot.cli._base import app_group, command, console, registry
+from postpilot.cli.audit import audit_app
+from postpilot.cli.models import model_app
+from postpilot.cli.people import person_app, team_app
+from postpilot.cli.products import product_app, role_app, source_app
+from postpilot.demo import demo_in_tempdir, run_demo
+from postpilot.errors import InputError
+from postpilot.registry import Registry
+
+__all__ = ["app", "main"]
+
+app = app_group(
+    None,
+    "postpilot takes AI models past the pilot and keeps them alive in production.\n\n"
+    "Every AI product names one accountable person for each of five questions "
+    "(owner, data_steward, integration_lead, training_lead, monitoring_lead). "
+    "State lives in $POSTPILOT_DATABASE_URL, else ./.postpilot/postpilot.db.",
+)
+for sub in (person_app, team_app, product_app, role_app, source_app, model_app, audit_app):
+    app.add_typer(sub)
+
+
+@command(app, "init")
+def init() -> None:
+    """Create (or migrate) the metadata store and say where it is."""
+    reg = registry()
+    console.print(f"store ready: {reg.store.engine.url.render_as_string(hide_password=True)}")
+
+
+@command(app, "version")
+def version() -> None:
+    """Print postpilot's version."""
+    console.print(__version__)
+
+
+@command(app, "demo")
+def demo(
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Keep the demo's store in this new, empty folder "
+                     "(default: a temporary folder, removed afterwards)."),
+    ] = None,
+) -> None:
+    """Replay the registry's story on a fresh embedded store."""
+    say = console.print
+    if home is None:
+        result = demo_in_tempdir(say)
+    else:
+        if home.exists() and any(home.iterdir()):
+            raise InputError(
+                f"{home} is not empty; the demo only writes to a new folder",
+                field="home", hint="Pick a new folder, or leave out --home",
+            )
+        home.mkdir(parents=True, exist_ok=True)
+        with Registry(f"sqlite:///{home.resolve() / 'postpilot.db'}",
+                      actor="demo@acme.example") as reg:
+            result = run_demo(reg, home, say)
+        console.print(f"the demo's store is kept at {home / 'postpilot.db'}")
+    console.print(
+        f"\ndone: {len(result.refused)} unsafe changes refused, "
+        f"{len(result.orphaned)} orphaned role(s) caught, {result.audit_events} audit events, "
+        f"tampering detected at event #{result.tamper_detected_at}"
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

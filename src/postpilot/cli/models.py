@@ -1,0 +1,70 @@
+"""``postpilot model ...``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from postpilot.cli._base import Format, FormatOption, app_group, command, console, emit, registry
+from postpilot.registry import ModelVersion, TrainingData
+
+model_app = app_group("model", "Model versions of a product, with their training data.")
+
+
+@command(model_app, "register")
+def model_register(
+    slug: Annotated[str, typer.Argument(help="The product.")],
+    artifact: Annotated[str, typer.Option("--artifact", help="Where the model artifact is.")],
+    flavor: Annotated[str, typer.Option("--flavor", help="sklearn, mlflow, onnx, http, ...")],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name (default: the product slug).")
+    ] = None,
+    training_data: Annotated[
+        str | None,
+        typer.Option("--training-data", help="URI of the training data (local files are "
+                     "fingerprinted)."),
+    ] = None,
+    training_rows: Annotated[
+        int | None, typer.Option("--training-rows", help="Rows in the training data.")
+    ] = None,
+    training_start: Annotated[
+        datetime | None, typer.Option("--training-start", help="First timestamp covered.")
+    ] = None,
+    training_end: Annotated[
+        datetime | None, typer.Option("--training-end", help="Last timestamp covered.")
+    ] = None,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option("--metric", help="Evaluation metric as NAME=VALUE; repeat for more."),
+    ] = None,
+    fmt: Format = FormatOption,
+) -> None:
+    """Register a new model version (numbered 1, 2, ... per model)."""
+    data = None
+    if training_data:
+        data = TrainingData(
+            uri=training_data, rows=training_rows, start=_aware(training_start),
+            end=_aware(training_end),
+        )
+    version = registry().register_model(
+        slug, artifact=artifact, flavor=flavor, model=model, training_data=data,
+        metrics=metrics or [],
+    )
+
+    def done(v: ModelVersion) -> None:
+        console.print(f"registered {v.product}/{v.model} version {v.version}")
+        if v.training_data and v.training_data.fingerprint:
+            console.print(f"  training data fingerprint: {v.training_data.fingerprint}")
+
+    emit(version, fmt, done)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Dates given without a zone are taken as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC)

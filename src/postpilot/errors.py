@@ -1,0 +1,126 @@
+"""Every error postpilot raises on purpose.
+
+The hierarchy::
+
+    PostpilotError                      root; catch this to catch everything below
+    ├── InputError(ValueError)          a value, file or option is not acceptable
+    │   ├── ConfigError                 a setting or environment variable is wrong
+    │   └── ContractError               a data contract file is malformed
+    ├── NotFoundError(LookupError)      a named thing does not exist
+    ├── ConflictError                   a thing with that name already exists
+    ├── RuleViolation                   the registry's rules forbid the change
+    │   ├── MissingOwnerError           a product needs a named owner first
+    │   ├── InactivePersonError         a role cannot go to an inactive person
+    │   ├── NotAPersonError             a role can only go to one person
+    │   └── StageTransitionError        the lifecycle does not allow that move
+    ├── StoreError                      the metadata store cannot be used
+    │   └── AuditTamperedError          an audit row may never be changed
+    └── MissingExtraError(ImportError)  an optional dependency is not installed
+
+Every error carries a plain-language message, and where it helps the ``field``
+(the option, argument, column or key at fault), the ``file``, and a ``hint``
+that says how to fix it. The CLI prints ``error: <message> (<field or file>)``
+followed by the hint, and exits 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuditTamperedError",
+    "ConfigError",
+    "ConflictError",
+    "ContractError",
+    "InactivePersonError",
+    "InputError",
+    "MissingExtraError",
+    "MissingOwnerError",
+    "NotAPersonError",
+    "NotFoundError",
+    "PostpilotError",
+    "RuleViolation",
+    "StageTransitionError",
+    "StoreError",
+]
+
+
+class PostpilotError(Exception):
+    """Root of every error postpilot raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        file: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.file = file
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = self.file or self.field
+        text = f"{self.message} ({where})" if where else self.message
+        return f"{text}. {self.hint}" if self.hint else text
+
+
+class InputError(PostpilotError, ValueError):
+    """A value, file or option is not acceptable."""
+
+
+class ConfigError(InputError):
+    """A setting or ``POSTPILOT_*`` environment variable is wrong."""
+
+
+class ContractError(InputError):
+    """A data contract file is malformed."""
+
+
+class NotFoundError(PostpilotError, LookupError):
+    """A named thing (person, product, data source, ...) does not exist."""
+
+
+class ConflictError(PostpilotError):
+    """A thing with that name already exists."""
+
+
+class RuleViolation(PostpilotError):
+    """The registry's rules forbid the requested change."""
+
+
+class MissingOwnerError(RuleViolation):
+    """A product cannot enter ``pilot`` (or later) without a named, active owner."""
+
+
+class InactivePersonError(RuleViolation):
+    """A role cannot be assigned to a deactivated person."""
+
+
+class NotAPersonError(RuleViolation):
+    """A role is held by exactly one person: never a team, never a list."""
+
+
+class StageTransitionError(RuleViolation):
+    """The product lifecycle does not allow that stage change."""
+
+
+class StoreError(PostpilotError):
+    """The metadata store cannot be opened, migrated or written."""
+
+
+class AuditTamperedError(StoreError):
+    """Application code tried to change or delete an audit event."""
+
+
+class MissingExtraError(PostpilotError, ImportError):
+    """An optional dependency is not installed; the hint names the ``pip install``."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the '{package}' package, which is not installed",
+            hint=f"Install it with: pip install 'postpilot[{extra}]'",
+        )
+        self.package = package
+        self.extra = extra

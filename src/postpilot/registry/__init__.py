@@ -1,0 +1,46 @@
+"""The registry: AI products, the five accountable roles, model versions, the audit log."""
+
+from postpilot.registry.entities import (
+    PERSON_ROLES,
+    Assignment,
+    AuditEvent,
+    AuditVerification,
+    DataSource,
+    Deactivation,
+    ModelVersion,
+    OrphanedRole,
+    Person,
+    Product,
+    ProductSummary,
+    Role,
+    Sla,
+    Stage,
+    StageTransition,
+    Team,
+    TrainingData,
+    to_data,
+)
+from postpilot.registry.registry import Registry, resolve_actor
+
+__all__ = [
+    "PERSON_ROLES",
+    "Assignment",
+    "AuditEvent",
+    "AuditVerification",
+    "DataSource",
+    "Deactivation",
+    "ModelVersion",
+    "OrphanedRole",
+    "Person",
+    "Product",
+    "ProductSummary",
+    "Registry",
+    "Role",
+    "Sla",
+    "Stage",
+    "StageTransition",
+    "Team",
+    "TrainingData",
+    "resolve_actor",
+    "to_data",
+]

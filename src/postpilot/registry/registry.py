@@ -1,0 +1,251 @@
+"""The :class:`Registry`: postpilot's Python API for products, people and roles.
+
+Every method is one transaction: the change and its audit events commit
+together, and a method that raises leaves the store as it was.
+
+>>> from postpilot import Registry
+>>> reg = Registry("sqlite:///:memory:", actor="docs@example.com")
+>>> _ = reg.add_person("maya@example.com", name="Maya Chen")
+>>> reg.create_product("churn", stage="pilot", owner="maya@example.com").owner.email
+'maya@example.com'
+>>> reg.verify_audit().ok
+True
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from postpilot.registry import audit, people, products, roles, versions
+from postpilot.registry._tx import Tx
+from postpilot.registry.entities import (
+    Assignment,
+    AuditEvent,
+    AuditVerification,
+    DataSource,
+    Deactivation,
+    ModelVersion,
+    Person,
+    Product,
+    ProductSummary,
+    Sla,
+    Team,
+    TrainingData,
+)
+from postpilot.registry.products import ProductSpec
+from postpilot.settings import Settings
+from postpilot.store.engine import default_url
+from postpilot.store.store import Store
+
+__all__ = ["Registry", "resolve_actor"]
+
+T = TypeVar("T")
+
+
+def resolve_actor(settings: Settings) -> str:
+    """Who is acting: ``POSTPILOT_USER``, else git's ``user.email``, else the OS user."""
+    if settings.user:
+        return settings.user
+    try:
+        email = subprocess.run(
+            ["git", "config", "user.email"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        email = ""
+    if email:
+        return email
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. in some containers
+        return os.environ.get("USER") or f"uid:{os.getuid()}"
+
+
+class Registry:
+    """The registry of AI products, the people accountable for them, and its audit log.
+
+    ``database_url`` defaults to ``POSTPILOT_DATABASE_URL``, else a SQLite file
+    at ``$POSTPILOT_HOME/postpilot.db``; the store is migrated on first use.
+    ``actor`` defaults to :func:`resolve_actor`.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        actor: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self.store = Store(database_url or default_url(self.settings))
+        self._actor = actor
+
+    @property
+    def actor(self) -> str:
+        if self._actor is None:
+            self._actor = resolve_actor(self.settings)
+        return self._actor
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- transactions ---------------------------------------------------------
+
+    def _write(self, op: Callable[[Tx], T]) -> T:
+        with self.store.transaction() as session:
+            return op(Tx(session=session, actor=self.actor, now=datetime.now(UTC)))
+
+    def _read(self, op: Callable[[Tx], T]) -> T:
+        with self.store.reading() as session:
+            return op(Tx(session=session, actor=self._actor or "", now=datetime.now(UTC)))
+
+    # -- people and teams -----------------------------------------------------
+
+    def add_team(self, name: str, *, description: str | None = None) -> Team:
+        return self._write(lambda tx: people.add_team(tx, name, description))
+
+    def teams(self) -> list[Team]:
+        return self._read(people.list_teams)
+
+    def add_person(self, email: str, *, name: str, team: str | None = None) -> Person:
+        return self._write(lambda tx: people.add_person(tx, email, name, team))
+
+    def person(self, email: str) -> Person:
+        return self._read(lambda tx: people.person_entity(tx.person(email)))
+
+    def people(self, *, include_inactive: bool = True) -> list[Person]:
+        return self._read(lambda tx: people.list_people(tx, include_inactive=include_inactive))
+
+    def deactivate_person(self, email: str, *, reason: str | None = None) -> Deactivation:
+        """Deactivate a person; the result lists every role they leave orphaned."""
+        return self._write(lambda tx: people.deactivate_person(tx, email, reason))
+
+    def activate_person(self, email: str) -> Person:
+        return self._write(lambda tx: people.activate_person(tx, email))
+
+    # -- products -------------------------------------------------------------
+
+    def create_product(
+        self,
+        slug: str,
+        *,
+        name: str | None = None,
+        stage: str = "proposed",
+        owner: str | Sequence[str] | None = None,
+        purpose: str | None = None,
+        kpi: str | None = None,
+        team: str | None = None,
+        sla: Sla | None = None,
+        monthly_budget: float | None = None,
+    ) -> Product:
+        """Register a product. Starting in ``pilot`` requires ``owner``."""
+        spec = ProductSpec(
+            slug=slug,
+            name=name,
+            stage=stage,
+            owner=owner,
+            purpose=purpose,
+            kpi=kpi,
+            team=team,
+            sla=sla or Sla(),
+            monthly_budget=monthly_budget,
+        )
+        return self._write(lambda tx: products.create(tx, spec))
+
+    def product(self, slug: str) -> Product:
+        return self._read(lambda tx: products.get(tx, slug))
+
+    def products(self, *, stage: str | None = None) -> list[ProductSummary]:
+        return self._read(lambda tx: products.summaries(tx, stage))
+
+    def set_stage(self, slug: str, stage: str, *, reason: str | None = None) -> Product:
+        """Move a product through its lifecycle; pilot and production need an active owner."""
+        return self._write(lambda tx: products.change_stage(tx, slug, stage, reason))
+
+    def add_source(
+        self,
+        slug: str,
+        name: str,
+        *,
+        description: str | None = None,
+        steward: str | None = None,
+    ) -> DataSource:
+        return self._write(lambda tx: products.add_source(tx, slug, name, description, steward))
+
+    # -- roles ----------------------------------------------------------------
+
+    def assign_role(
+        self,
+        slug: str,
+        role: str,
+        person: str | Sequence[str],
+        *,
+        source: str | None = None,
+        reason: str | None = None,
+    ) -> Assignment:
+        """Give ``role`` to exactly one active person; replaces (and records) any holder."""
+
+        def op(tx: Tx) -> Assignment:
+            product = tx.product(slug)
+            assignment, _ = roles.assign(
+                tx, product, roles.parse_role(role), person, source=source, reason=reason
+            )
+            return assignment
+
+        return self._write(op)
+
+    # -- models ---------------------------------------------------------------
+
+    def register_model(
+        self,
+        slug: str,
+        *,
+        artifact: str,
+        flavor: str,
+        model: str | None = None,
+        training_data: TrainingData | str | None = None,
+        metrics: Mapping[str, float] | Iterable[str] | None = None,
+    ) -> ModelVersion:
+        """Register a new version of a product's model (numbered 1, 2, ...)."""
+        if isinstance(training_data, str):
+            training_data = TrainingData(uri=training_data)
+        if metrics is None:
+            parsed: Mapping[str, float] = {}
+        elif isinstance(metrics, Mapping):
+            parsed = versions.parse_metrics(f"{k}={v}" for k, v in metrics.items())
+        else:
+            parsed = versions.parse_metrics(metrics)
+        return self._write(
+            lambda tx: versions.register(
+                tx,
+                slug,
+                artifact=artifact,
+                flavor=flavor,
+                model=model,
+                training_data=training_data,
+                metrics=parsed,
+            )
+        )
+
+    # -- audit ----------------------------------------------------------------
+
+    def audit_log(self, *, product: str | None = None) -> list[AuditEvent]:
+        return self._read(lambda tx: audit.events(tx.session, product=product))
+
+    def verify_audit(self) -> AuditVerification:
+        """Recompute the hash chain; ``ok`` is False and names the first bad event if not."""
+        return self._read(lambda tx: audit.verify(tx.session))

@@ -1,0 +1,1 @@
+"""The metadata store: engines, tables, migrations and transactions."""

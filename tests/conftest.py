@@ -1,0 +1,99 @@
+"""Shared fixtures: every registry test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests use the server at ``POSTPILOT_TEST_POSTGRES_URL`` (default
+``postgresql+psycopg://127.0.0.1:5432/test``), each test in a fresh schema that
+is dropped afterwards. If the server is down these tests fail, loudly; they are
+never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner, Result
+
+from postpilot import Registry
+from postpilot.cli import app
+from tests.helpers import Run
+
+PG_URL = os.environ.get(
+    "POSTPILOT_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
+)
+ACTOR = "tester@example.com"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's settings or writes into the working directory."""
+    for name in list(os.environ):
+        if name.startswith("POSTPILOT_") and name != "POSTPILOT_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("POSTPILOT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTPILOT_USER", ACTOR)
+
+
+def postgres_schema_url() -> Iterator[str]:
+    schema = f"pp_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from postgres_schema_url()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'postpilot.db'}"
+    else:
+        yield from postgres_schema_url()
+
+
+@pytest.fixture
+def registry(database_url: str) -> Iterator[Registry]:
+    reg = Registry(database_url, actor=ACTOR)
+    try:
+        yield reg
+    finally:
+        reg.close()
+
+
+@pytest.fixture
+def team_registry(registry: Registry) -> Registry:
+    """A registry with a few people and a team."""
+    for email, name in [
+        ("maya@example.com", "Maya Chen"),
+        ("dev@example.com", "Dev Patel"),
+        ("ines@example.com", "Ines Duarte"),
+        ("sam@example.com", "Sam Okafor"),
+    ]:
+        registry.add_person(email, name=name)
+    registry.add_team("ml-platform")
+    return registry
+
+
+@pytest.fixture
+def cli() -> Run:
+    """Run ``postpilot ARGS`` in-process; ``expect`` is the exit code it must give."""
+    runner = CliRunner()
+
+    def run(*args: str, expect: int = 0) -> Result:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == expect, (result.stdout, result.stderr)
+        return result
+
+    return run

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from postpilot.demo import demo_in_tempdir
+from tests.helpers import Run
+
+
+def test_demo_replays_the_story() -> None:
+    lines: list[str] = []
+    result = demo_in_tempdir(lines.append)
+    assert len(result.refused) == 4
+    assert any("without a named owner" in r for r in result.refused)
+    assert any("is a team" in r for r in result.refused)
+    assert any("exactly one person" in r for r in result.refused)
+    assert sorted(result.orphaned) == ["revenue-forecast:monitoring_lead", "revenue-forecast:owner"]
+    assert result.tamper_detected_at is not None
+    assert any("maya@acme.example -> ana@acme.example" in line for line in lines)
+
+
+def test_demo_keeps_its_store_only_in_a_new_folder(cli: Run, tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    out = cli("demo", "--home", str(home)).stdout
+    assert "tampering detected at event #" in out
+    assert (home / "postpilot.db").is_file()
+    result = cli("demo", "--home", str(home), expect=2)
+    assert "is not empty" in result.stderr
+
+
+def test_console_script_runs_the_demo_and_maps_errors(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("postpilot")
+    env = {k: v for k, v in os.environ.items() if k != "POSTPILOT_HOME"}
+    done = subprocess.run(
+        [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "unsafe changes refused" in done.stdout
+    failed = subprocess.run(
+        [str(exe), "product", "create", "churn", "--stage", "pilot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("error: ")
+    assert "(--owner)" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / ".postpilot"]
