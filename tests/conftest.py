@@ -21,9 +21,7 @@ from postpilot import Registry
 from postpilot.cli import app
 from tests.helpers import Run
 
-PG_URL = os.environ.get(
-    "POSTPILOT_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("POSTPILOT_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 ACTOR = "tester@example.com"
 
 

@@ -31,8 +31,9 @@ def test_settings_reference_is_current() -> None:
 
 
 @pytest.mark.parametrize("module", [postpilot.registry.registry, postpilot.store.store])
-def test_docstring_examples_run(module: object, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_docstring_examples_run(
+    module: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = doctest.testmod(module, raise_on_error=False)  # type: ignore[arg-type]
     assert result.attempted > 0

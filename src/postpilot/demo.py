@@ -59,11 +59,14 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
         reg.add_person(email, name=name)
     reg.add_team("revenue-analytics", description="Sales forecasting squad")
     reg.create_product(
-        SLUG, name="Revenue forecast", team="revenue-analytics",
+        SLUG,
+        name="Revenue forecast",
+        team="revenue-analytics",
         purpose="Forecast next-quarter revenue per account",
         kpi="forecast error (MAPE) on closed quarters",
-        sla=Sla(latency_p99_ms=250, availability_pct=99.5, quality_metric="mape",
-                quality_threshold=0.15),
+        sla=Sla(
+            latency_p99_ms=250, availability_pct=99.5, quality_metric="mape", quality_threshold=0.15
+        ),
     )
     say(f"  registered {SLUG} in stage 'proposed'")
 
@@ -71,43 +74,50 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
     attempt("pilot without owner", lambda: reg.set_stage(SLUG, "pilot"))
     say("   ... and tries to make a team the owner, then two people at once.")
     attempt("team as owner", lambda: reg.assign_role(SLUG, "owner", "revenue-analytics"))
-    attempt("two owners", lambda: reg.assign_role(SLUG, "owner", ["maya@acme.example",
-                                                                   "dev@acme.example"]))
+    attempt(
+        "two owners",
+        lambda: reg.assign_role(SLUG, "owner", ["maya@acme.example", "dev@acme.example"]),
+    )
 
     say("3. Ownership is designed before the pilot: one person per question.")
     reg.assign_role(SLUG, "owner", "maya@acme.example")
-    reg.add_source(SLUG, "crm", description="CRM opportunities export",
-                   steward="ines@acme.example")
+    reg.add_source(SLUG, "crm", description="CRM opportunities export", steward="ines@acme.example")
     reg.assign_role(SLUG, "integration_lead", "sam@acme.example")
     reg.assign_role(SLUG, "training_lead", "lee@acme.example")
     reg.assign_role(SLUG, "monitoring_lead", "maya@acme.example")
     reg.set_stage(SLUG, "pilot", reason="ownership model signed off")
-    say("  owner, data steward (crm), integration, training and monitoring leads named;"
-        " the product enters 'pilot'")
+    say(
+        "  owner, data steward (crm), integration, training and monitoring leads named;"
+        " the product enters 'pilot'"
+    )
 
     training = workdir / "q3_opportunities.csv"
     training.write_text(
         "account_id,amount_usd,stage,region\n"
-        + "".join(f"A{i:04d},{1000 + 37 * i},{'won' if i % 3 else 'open'},EU\n"
-                  for i in range(500)),
+        + "".join(
+            f"A{i:04d},{1000 + 37 * i},{'won' if i % 3 else 'open'},EU\n" for i in range(500)
+        ),
         encoding="utf-8",
     )
     version = reg.register_model(
-        SLUG, artifact="s3://models/revenue-forecast/v1.joblib", flavor="sklearn",
+        SLUG,
+        artifact="s3://models/revenue-forecast/v1.joblib",
+        flavor="sklearn",
         training_data=TrainingData(uri=str(training), rows=500),
         metrics={"mape": 0.08, "r2": 0.91},
     )
     fingerprint = version.training_data.fingerprint if version.training_data else None
-    say(f"  model version {version.version} registered; training data fingerprint "
-        f"{fingerprint}")
+    say(f"  model version {version.version} registered; training data fingerprint {fingerprint}")
 
     say("4. Six months later the champion moves on.")
     deactivation = reg.deactivate_person("maya@acme.example", reason="moved to another team")
     orphaned = [f"{o.product}:{o.role.value}" for o in deactivation.orphaned]
     say(f"  deactivating maya@acme.example orphans: {', '.join(orphaned)}")
     product = reg.product(SLUG)
-    say(f"  product show now flags {len(product.orphaned)} orphaned role(s): "
-        + ", ".join(a.role.value for a in product.orphaned))
+    say(
+        f"  product show now flags {len(product.orphaned)} orphaned role(s): "
+        + ", ".join(a.role.value for a in product.orphaned)
+    )
     attempt("orphaned owner to production", lambda: reg.set_stage(SLUG, "production"))
 
     say("5. A successor takes over; the audit log keeps both names.")
@@ -116,8 +126,9 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
     owners = [e for e in reg.audit_log(product=SLUG) if e.subject == f"{SLUG}/owner"]
     for event in owners:
         before = event.before["person"] if isinstance(event.before, dict) else "nobody"
-        say(f"  #{event.seq} {event.action}: {before} -> {event.after['person']}"
-            f" (by {event.actor})")
+        say(
+            f"  #{event.seq} {event.action}: {before} -> {event.after['person']} (by {event.actor})"
+        )
 
     check = reg.verify_audit()
     say(f"6. The audit chain verifies: {check.events} events, head {check.head_hash[:16]}...")

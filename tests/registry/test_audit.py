@@ -28,8 +28,15 @@ def test_every_change_is_recorded_in_a_chain(reg: Registry) -> None:
     events = reg.audit_log()
     actions = [e.action for e in events]
     assert actions == [
-        "person.added", "person.added", "person.added", "person.added", "team.created",
-        "product.created", "role.assigned", "role.replaced", "product.stage_changed",
+        "person.added",
+        "person.added",
+        "person.added",
+        "person.added",
+        "team.created",
+        "product.created",
+        "role.assigned",
+        "role.replaced",
+        "product.stage_changed",
     ]
     assert [e.seq for e in events] == list(range(1, 10))
     assert events[0].prev_hash == GENESIS
@@ -38,7 +45,10 @@ def test_every_change_is_recorded_in_a_chain(reg: Registry) -> None:
     assert [e.action for e in reg.audit_log(product="churn")] == actions[5:]
     result = reg.verify_audit()
     assert (result.ok, result.events, result.head_seq, result.head_hash) == (
-        True, 9, 9, events[-1].hash,
+        True,
+        9,
+        9,
+        events[-1].hash,
     )
 
 
@@ -52,8 +62,11 @@ def test_reads_record_nothing(reg: Registry) -> None:
 
 
 def test_an_edited_event_is_named(reg: Registry) -> None:
-    raw(reg, "UPDATE audit_events SET after = :a WHERE seq = 7",
-        a='{"person":"mallory@example.com","reason":null}')
+    raw(
+        reg,
+        "UPDATE audit_events SET after = :a WHERE seq = 7",
+        a='{"person":"mallory@example.com","reason":null}',
+    )
     result = reg.verify_audit()
     assert not result.ok
     assert result.first_bad_seq == 7
@@ -64,11 +77,28 @@ def test_an_edited_event_is_named(reg: Registry) -> None:
 def test_an_edit_with_a_recomputed_hash_is_caught_at_the_next_event(reg: Registry) -> None:
     with reg.store.reading() as session:
         row = session.get(AuditEventRow, 4)
-        forged = AuditEventRow(**{c: getattr(row, c) for c in (
-            "seq", "at", "action", "subject_type", "subject", "product", "before", "after",
-            "prev_hash")}, actor="mallory")
-    raw(reg, "UPDATE audit_events SET actor = 'mallory', hash = :h WHERE seq = 4",
-        h=event_hash(forged))
+        forged = AuditEventRow(
+            **{
+                c: getattr(row, c)
+                for c in (
+                    "seq",
+                    "at",
+                    "action",
+                    "subject_type",
+                    "subject",
+                    "product",
+                    "before",
+                    "after",
+                    "prev_hash",
+                )
+            },
+            actor="mallory",
+        )
+    raw(
+        reg,
+        "UPDATE audit_events SET actor = 'mallory', hash = :h WHERE seq = 4",
+        h=event_hash(forged),
+    )
     result = reg.verify_audit()
     assert result.first_bad_seq == 5
     assert "does not follow" in result.problem

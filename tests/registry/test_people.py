@@ -9,7 +9,10 @@ def test_add_and_list_people(registry: Registry) -> None:
     registry.add_team("risk")
     person = registry.add_person("Maya@Example.com", name=" Maya Chen ", team="risk")
     assert (person.email, person.name, person.active, person.team) == (
-        "maya@example.com", "Maya Chen", True, "risk",
+        "maya@example.com",
+        "Maya Chen",
+        True,
+        "risk",
     )
     assert [p.email for p in registry.people()] == ["maya@example.com"]
     assert registry.person("MAYA@example.com").name == "Maya Chen"
@@ -55,7 +58,8 @@ def test_deactivation_lists_and_records_orphaned_roles(team_registry: Registry) 
     }
     churn = reg.product("churn")
     assert {(a.role, a.source) for a in churn.orphaned} == {
-        (Role.OWNER, None), (Role.DATA_STEWARD, "crm"),
+        (Role.OWNER, None),
+        (Role.DATA_STEWARD, "crm"),
     }
     event = next(e for e in reg.audit_log() if e.action == "person.deactivated")
     assert event.after["reason"] == "left the company"

@@ -20,14 +20,20 @@ def test_create_with_everything(team_registry: Registry) -> None:
         purpose="Flag accounts likely to churn",
         kpi="net revenue retention",
         team="ml-platform",
-        sla=Sla(latency_p99_ms=200, availability_pct=99.9, quality_metric="roc_auc",
-                quality_threshold=0.8),
+        sla=Sla(
+            latency_p99_ms=200,
+            availability_pct=99.9,
+            quality_metric="roc_auc",
+            quality_threshold=0.8,
+        ),
         monthly_budget=1500,
     )
     again = team_registry.product("churn")
     assert again == product
     assert (again.stage, again.team, again.sla.quality_metric) == (
-        Stage.PROPOSED, "ml-platform", "roc_auc",
+        Stage.PROPOSED,
+        "ml-platform",
+        "roc_auc",
     )
     assert again.created_by == "tester@example.com"
     assert again.created_at.tzinfo is not None
@@ -68,7 +74,10 @@ def test_stage_lifecycle(team_registry: Registry) -> None:
     reg.set_stage("churn", "production")
     product = reg.set_stage("churn", "retired", reason="replaced by v2 product")
     assert [t.to_stage.value for t in product.transitions] == [
-        "proposed", "pilot", "production", "retired",
+        "proposed",
+        "pilot",
+        "production",
+        "retired",
     ]
     assert product.transitions[1].reason == "kick-off"
     with pytest.raises(StageTransitionError, match="final stage"):

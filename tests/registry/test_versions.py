@@ -16,12 +16,13 @@ def reg(team_registry: Registry) -> Registry:
 
 
 def test_versions_count_up_per_model(reg: Registry) -> None:
-    first = reg.register_model("churn", artifact="s3://m/v1.joblib", flavor="sklearn",
-                               metrics={"auc": 0.91})
-    second = reg.register_model("churn", artifact="s3://m/v2.joblib", flavor="sklearn",
-                                metrics=["auc=0.93", "f1=0.8"])
-    other = reg.register_model("churn", artifact="s3://m/b.onnx", flavor="onnx",
-                               model="challenger")
+    first = reg.register_model(
+        "churn", artifact="s3://m/v1.joblib", flavor="sklearn", metrics={"auc": 0.91}
+    )
+    second = reg.register_model(
+        "churn", artifact="s3://m/v2.joblib", flavor="sklearn", metrics=["auc=0.93", "f1=0.8"]
+    )
+    other = reg.register_model("churn", artifact="s3://m/b.onnx", flavor="onnx", model="challenger")
     assert (first.version, second.version, other.version) == (1, 2, 1)
     assert second.metrics == {"auc": 0.93, "f1": 0.8}
     listed = [(v.model, v.version) for v in reg.product("churn").versions]
@@ -33,10 +34,14 @@ def test_local_training_data_is_fingerprinted(reg: Registry, tmp_path: Path) -> 
     data = tmp_path / "train.csv"
     data.write_bytes(b"a,b\n1,2\n")
     version = reg.register_model(
-        "churn", artifact="model.joblib", flavor="sklearn",
+        "churn",
+        artifact="model.joblib",
+        flavor="sklearn",
         training_data=TrainingData(
-            uri=str(data), rows=1,
-            start=datetime(2026, 7, 1, tzinfo=UTC), end=datetime(2026, 9, 30, tzinfo=UTC),
+            uri=str(data),
+            rows=1,
+            start=datetime(2026, 7, 1, tzinfo=UTC),
+            end=datetime(2026, 9, 30, tzinfo=UTC),
         ),
     )
     training = version.training_data
@@ -47,8 +52,9 @@ def test_local_training_data_is_fingerprinted(reg: Registry, tmp_path: Path) -> 
 
 
 def test_remote_training_data_is_kept_as_given(reg: Registry) -> None:
-    version = reg.register_model("churn", artifact="a", flavor="sklearn",
-                                 training_data="s3://bucket/q3.parquet")
+    version = reg.register_model(
+        "churn", artifact="a", flavor="sklearn", training_data="s3://bucket/q3.parquet"
+    )
     assert version.training_data.uri == "s3://bucket/q3.parquet"
     assert version.training_data.fingerprint is None
 

@@ -32,7 +32,10 @@ def run_writers(env: dict[str, str], tmp_path: Path, count: int) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, prefix, str(count), str(go)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for prefix in ("alpha", "beta")
     ]

@@ -52,8 +52,11 @@ def version() -> None:
 def demo(
     home: Annotated[
         Path | None,
-        typer.Option("--home", help="Keep the demo's store in this new, empty folder "
-                     "(default: a temporary folder, removed afterwards)."),
+        typer.Option(
+            "--home",
+            help="Keep the demo's store in this new, empty folder "
+            "(default: a temporary folder, removed afterwards).",
+        ),
     ] = None,
 ) -> None:
     """Replay the registry's story on a fresh embedded store."""
@@ -64,11 +67,13 @@ def demo(
         if home.exists() and any(home.iterdir()):
             raise InputError(
                 f"{home} is not empty; the demo only writes to a new folder",
-                field="home", hint="Pick a new folder, or leave out --home",
+                field="home",
+                hint="Pick a new folder, or leave out --home",
             )
         home.mkdir(parents=True, exist_ok=True)
-        with Registry(f"sqlite:///{home.resolve() / 'postpilot.db'}",
-                      actor="demo@acme.example") as reg:
+        with Registry(
+            f"sqlite:///{home.resolve() / 'postpilot.db'}", actor="demo@acme.example"
+        ) as reg:
             result = run_demo(reg, home, say)
         console.print(f"the demo's store is kept at {home / 'postpilot.db'}")
     console.print(

@@ -34,7 +34,6 @@ EXIT_USAGE = 2
 """Usage or input error; one line on stderr."""
 
 
-
 def _width() -> int | None:
     """The terminal's width; when output is piped, a wide page so rows are not folded."""
     if sys.stdout.isatty():

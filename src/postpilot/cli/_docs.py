@@ -29,8 +29,13 @@ def render_cli_reference(app: typer.Typer) -> str:
         "",
     ]
     for path in _paths(root):
-        result = runner.invoke(app, [*path, "--help"], terminal_width=100, prog_name="postpilot",
-                               env={"COLUMNS": "100"})
+        result = runner.invoke(
+            app,
+            [*path, "--help"],
+            terminal_width=100,
+            prog_name="postpilot",
+            env={"COLUMNS": "100"},
+        )
         title = " ".join(("postpilot", *path))
         parts += [f"## `{title}`", "", "```text", result.stdout.rstrip(), "```", ""]
     return "\n".join(parts)

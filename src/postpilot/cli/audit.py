@@ -51,15 +51,24 @@ def _short(value: object) -> str:
 def _events_table(events: list[AuditEvent]) -> None:
     out = Table("#", "when (UTC)", "actor", "action", "subject", "before", "after")
     for e in events:
-        out.add_row(str(e.seq), e.at[:19].replace("T", " "), e.actor, e.action, e.subject,
-                    _short(e.before), _short(e.after))
+        out.add_row(
+            str(e.seq),
+            e.at[:19].replace("T", " "),
+            e.actor,
+            e.action,
+            e.subject,
+            _short(e.before),
+            _short(e.after),
+        )
     console.print(out)
 
 
 def _print_verification(result: AuditVerification) -> None:
     if result.ok:
-        console.print(f"audit chain ok: {result.events} events, head #{result.head_seq} "
-                      f"{result.head_hash}")
+        console.print(
+            f"audit chain ok: {result.events} events, head #{result.head_seq} {result.head_hash}"
+        )
     else:
-        console.print(f"[bold red]audit chain BROKEN at event #{result.first_bad_seq}[/]: "
-                      f"{result.problem}")
+        console.print(
+            f"[bold red]audit chain BROKEN at event #{result.first_bad_seq}[/]: {result.problem}"
+        )

@@ -23,8 +23,9 @@ def model_register(
     ] = None,
     training_data: Annotated[
         str | None,
-        typer.Option("--training-data", help="URI of the training data (local files are "
-                     "fingerprinted)."),
+        typer.Option(
+            "--training-data", help="URI of the training data (local files are fingerprinted)."
+        ),
     ] = None,
     training_rows: Annotated[
         int | None, typer.Option("--training-rows", help="Rows in the training data.")
@@ -45,11 +46,17 @@ def model_register(
     data = None
     if training_data:
         data = TrainingData(
-            uri=training_data, rows=training_rows, start=_aware(training_start),
+            uri=training_data,
+            rows=training_rows,
+            start=_aware(training_start),
             end=_aware(training_end),
         )
     version = registry().register_model(
-        slug, artifact=artifact, flavor=flavor, model=model, training_data=data,
+        slug,
+        artifact=artifact,
+        flavor=flavor,
+        model=model,
+        training_data=data,
         metrics=metrics or [],
     )
 

@@ -54,7 +54,13 @@ def product_create(
 ) -> None:
     """Register an AI product. Starting in pilot needs --owner."""
     product = registry().create_product(
-        slug, name=name, stage=stage, owner=owner, purpose=purpose, kpi=kpi, team=team,
+        slug,
+        name=name,
+        stage=stage,
+        owner=owner,
+        purpose=purpose,
+        kpi=kpi,
+        team=team,
         sla=Sla(sla_latency_ms, sla_availability, sla_metric, sla_threshold),
         monthly_budget=budget,
     )
@@ -143,8 +149,9 @@ def _print_product(p: Product) -> None:
     sla = [
         f"p99 {p.sla.latency_p99_ms:g} ms" if p.sla.latency_p99_ms else "",
         f"availability {p.sla.availability_pct:g}%" if p.sla.availability_pct else "",
-        f"{p.sla.quality_metric} >= {p.sla.quality_threshold:g}" if p.sla.quality_metric
-        and p.sla.quality_threshold is not None else "",
+        f"{p.sla.quality_metric} >= {p.sla.quality_threshold:g}"
+        if p.sla.quality_metric and p.sla.quality_threshold is not None
+        else "",
     ]
     if any(sla):
         console.print("  sla: " + ", ".join(s for s in sla if s))
@@ -159,12 +166,23 @@ def _print_product(p: Product) -> None:
     for s in p.sources:
         roles.add_row(f"data_steward:{s.name}", Role.DATA_STEWARD.question, *_holder(s.steward))
     if not p.sources:
-        roles.add_row("data_steward", Role.DATA_STEWARD.question,
-                      "[yellow]— no data source yet —[/]", "[yellow]MISSING[/]")
+        roles.add_row(
+            "data_steward",
+            Role.DATA_STEWARD.question,
+            "[yellow]— no data source yet —[/]",
+            "[yellow]MISSING[/]",
+        )
     console.print(roles)
     if p.versions:
-        versions = Table("model", "version", "flavor", "artifact", "training data", "metrics",
-                         title="Model versions")
+        versions = Table(
+            "model",
+            "version",
+            "flavor",
+            "artifact",
+            "training data",
+            "metrics",
+            title="Model versions",
+        )
         for v in p.versions:
             metrics = ", ".join(f"{k}={val:g}" for k, val in v.metrics.items())
             data = v.training_data.uri if v.training_data else ""
@@ -172,8 +190,13 @@ def _print_product(p: Product) -> None:
         console.print(versions)
     history = Table("when", "from", "to", "who", "why", title="Stage history")
     for t in p.transitions:
-        history.add_row(f"{t.at:%Y-%m-%d %H:%M}", t.from_stage.value if t.from_stage else "",
-                        t.to_stage.value, t.actor, t.reason or "")
+        history.add_row(
+            f"{t.at:%Y-%m-%d %H:%M}",
+            t.from_stage.value if t.from_stage else "",
+            t.to_stage.value,
+            t.actor,
+            t.reason or "",
+        )
     console.print(history)
 
 
