@@ -123,7 +123,11 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
     say("5. A successor takes over; the audit log keeps both names.")
     reg.assign_role(SLUG, "owner", "ana@acme.example", reason="Maya moved on")
     reg.assign_role(SLUG, "monitoring_lead", "dev@acme.example", reason="Maya moved on")
-    owners = [e for e in reg.audit_log(product=SLUG) if e.subject == f"{SLUG}/owner"]
+    owners = [
+        e
+        for e in reg.audit_log(product=SLUG)
+        if e.subject == f"{SLUG}/owner" and e.action in ("role.assigned", "role.replaced")
+    ]
     for event in owners:
         before = event.before["person"] if isinstance(event.before, dict) else "nobody"
         say(

@@ -52,7 +52,12 @@ def test_team_or_two_people_as_owner_are_refused(people: Run) -> None:
         ).stderr
     )
     assert "exactly one person, got 2" in line
-    people("role", "assign", "churn", "owner", "maya@example.com", "dev@example.com", expect=2)
+    line = one_error_line(
+        people(
+            "role", "assign", "churn", "owner", "maya@example.com", "dev@example.com", expect=2
+        ).stderr
+    )
+    assert "exactly one person, got 2: maya@example.com, dev@example.com" in line
     assert as_json(people("product", "show", "churn", "-f", "json"))["roles"] == {}
 
 

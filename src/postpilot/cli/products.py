@@ -101,7 +101,10 @@ def product_stage(
 def role_assign(
     slug: Annotated[str, typer.Argument(help="The product.")],
     role: Annotated[str, typer.Argument(help=ROLE_HELP)],
-    email: Annotated[str, typer.Argument(help="The one person who will hold it.")],
+    email: Annotated[
+        list[str],
+        typer.Argument(help="The one person who will hold it (naming more is refused)."),
+    ],
     source: Annotated[
         str | None, typer.Option("--source", help="Data source (required for data_steward).")
     ] = None,
@@ -109,7 +112,8 @@ def role_assign(
     fmt: Format = FormatOption,
 ) -> None:
     """Give a role to one person; an existing holder is replaced, and both are recorded."""
-    assignment = registry().assign_role(slug, role, email, source=source, reason=reason)
+    who = email[0] if len(email) == 1 else email
+    assignment = registry().assign_role(slug, role, who, source=source, reason=reason)
 
     def done(a: Assignment) -> None:
         where = f" for source {a.source}" if a.source else ""
