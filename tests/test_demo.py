@@ -18,6 +18,13 @@ def test_demo_replays_the_story() -> None:
     assert any("exactly one person" in r for r in result.refused)
     assert sorted(result.orphaned) == ["revenue-forecast:monitoring_lead", "revenue-forecast:owner"]
     assert result.tamper_detected_at is not None
+    assert {
+        "likely_rename:amount",
+        "likely_rename:win_likelihood",
+        "unit_change:amount",
+        "new_category:stage",
+    } <= set(result.contract_findings)
+    assert any("week 1: passes" in line for line in lines)
     assert any("maya@acme.example -> ana@acme.example" in line for line in lines)
 
 

@@ -12,8 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 from sqlalchemy import text
 
+from postpilot.contracts import check_contract
 from postpilot.errors import PostpilotError
 from postpilot.registry import Registry, Sla, TrainingData
 
@@ -34,6 +37,7 @@ SLUG = "revenue-forecast"
 
 @dataclass(frozen=True)
 class DemoResult:
+    contract_findings: list[str]
     database_url: str
     refused: list[str]
     orphaned: list[str]
@@ -91,25 +95,34 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
         " the product enters 'pilot'"
     )
 
-    training = workdir / "q3_opportunities.csv"
-    training.write_text(
-        "account_id,amount_usd,stage,region\n"
-        + "".join(
-            f"A{i:04d},{1000 + 37 * i},{'won' if i % 3 else 'open'},EU\n" for i in range(500)
-        ),
-        encoding="utf-8",
-    )
+    training = workdir / "q3_opportunities.parquet"
+    crm_export(20_000, seed=3).write_parquet(training)
     version = reg.register_model(
         SLUG,
         artifact="s3://models/revenue-forecast/v1.joblib",
         flavor="sklearn",
-        training_data=TrainingData(uri=str(training), rows=500),
+        training_data=TrainingData(uri=str(training)),
         metrics={"mape": 0.08, "r2": 0.91},
+        limitations="Trained on Q3 only; no accounts above 5,000 employees",
     )
-    fingerprint = version.training_data.fingerprint if version.training_data else None
-    say(f"  model version {version.version} registered; training data fingerprint {fingerprint}")
+    data = version.training_data
+    say(
+        f"  model version {version.version} registered on {data.rows if data else 0:,} rows; "
+        f"fingerprint {data.fingerprint if data else None}"
+    )
+    say(f"  the training data was profiled and its contract stored as {version.contract}")
 
-    say("4. Six months later the champion moves on.")
+    say("4. Q4, week 1: the nightly CRM batch is checked against the contract.")
+    contract = reg.contract(f"{SLUG}-training").contract
+    clean = check_contract(contract, crm_export(4_000, seed=11))
+    say(f"  week 1: {'passes' if clean.ok else 'FAILS'} ({len(clean.errors)} errors)")
+    say("   Week 2: the CRM team migrates; fields are renamed and amounts are now in cents.")
+    broken = check_contract(contract, crm_migrated(4_000, seed=12))
+    for finding in broken.errors:
+        say(f"  [{finding.kind.value}] {finding.message}")
+    findings = [f"{f.kind.value}:{f.column}" for f in broken.findings]
+
+    say("5. Six months later the champion moves on.")
     deactivation = reg.deactivate_person("maya@acme.example", reason="moved to another team")
     orphaned = [f"{o.product}:{o.role.value}" for o in deactivation.orphaned]
     say(f"  deactivating maya@acme.example orphans: {', '.join(orphaned)}")
@@ -120,7 +133,7 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
     )
     attempt("orphaned owner to production", lambda: reg.set_stage(SLUG, "production"))
 
-    say("5. A successor takes over; the audit log keeps both names.")
+    say("6. A successor takes over; the audit log keeps both names.")
     reg.assign_role(SLUG, "owner", "ana@acme.example", reason="Maya moved on")
     reg.assign_role(SLUG, "monitoring_lead", "dev@acme.example", reason="Maya moved on")
     owners = [
@@ -135,7 +148,7 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
         )
 
     check = reg.verify_audit()
-    say(f"6. The audit chain verifies: {check.events} events, head {check.head_hash[:16]}...")
+    say(f"7. The audit chain verifies: {check.events} events, head {check.head_hash[:16]}...")
     say("   Now someone edits an audit row directly in the database ...")
     with reg.store.engine.begin() as conn:
         conn.execute(
@@ -145,11 +158,41 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
     tampered = reg.verify_audit()
     say(f"  audit verify: {tampered.problem}")
     return DemoResult(
+        contract_findings=findings,
         database_url=reg.store.url,
         refused=refused,
         orphaned=orphaned,
         audit_events=check.events,
         tamper_detected_at=tampered.first_bad_seq,
+    )
+
+
+def crm_export(rows: int, seed: int) -> pl.DataFrame:
+    """A CRM opportunities export, as the pilot's training data looked."""
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            "opportunity_id": [f"OPP-{seed:02d}-{i:07d}" for i in range(rows)],
+            "amount_usd": np.round(rng.lognormal(9, 0.8, rows), 2),
+            "stage": rng.choice(["prospect", "proposal", "negotiation", "won", "lost"], rows),
+            "region": rng.choice(["EMEA", "NA", "APAC"], rows, p=[0.4, 0.45, 0.15]),
+            "employees": rng.integers(10, 5_000, rows),
+            "close_probability": rng.beta(2, 3, rows),
+        }
+    )
+
+
+def crm_migrated(rows: int, seed: int) -> pl.DataFrame:
+    """The same export after the CRM migration: renamed fields, cents, a new stage."""
+    frame = crm_export(rows, seed).rename(
+        {"amount_usd": "amount", "close_probability": "win_likelihood"}
+    )
+    return frame.with_columns(
+        (pl.col("amount") * 100).round().cast(pl.Int64),
+        pl.when(pl.int_range(pl.len()) % 8 == 0)
+        .then(pl.lit("closed_won"))
+        .otherwise(pl.col("stage"))
+        .alias("stage"),
     )
 
 

@@ -75,7 +75,19 @@ class ConfigError(InputError):
 
 
 class ContractError(InputError):
-    """A data contract file is malformed."""
+    """A data contract file is malformed; ``problems`` lists every mistake found."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        file: str | None = None,
+        hint: str | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, field=field, file=file, hint=hint)
+        self.problems = problems or [message]
 
 
 class NotFoundError(PostpilotError, LookupError):

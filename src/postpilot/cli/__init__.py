@@ -15,7 +15,8 @@ import typer
 from postpilot import __version__
 from postpilot.cli._base import app_group, command, console, registry
 from postpilot.cli.audit import audit_app
-from postpilot.cli.models import model_app
+from postpilot.cli.contracts import contract_app
+from postpilot.cli.models import CardFormat, model_app, model_card
 from postpilot.cli.people import person_app, team_app
 from postpilot.cli.products import product_app, role_app, source_app
 from postpilot.demo import demo_in_tempdir, run_demo
@@ -31,7 +32,16 @@ app = app_group(
     "(owner, data_steward, integration_lead, training_lead, monitoring_lead). "
     "State lives in $POSTPILOT_DATABASE_URL, else ./.postpilot/postpilot.db.",
 )
-for sub in (person_app, team_app, product_app, role_app, source_app, model_app, audit_app):
+for sub in (
+    person_app,
+    team_app,
+    product_app,
+    role_app,
+    source_app,
+    model_app,
+    contract_app,
+    audit_app,
+):
     app.add_typer(sub)
 
 
@@ -40,6 +50,22 @@ def init() -> None:
     """Create (or migrate) the metadata store and say where it is."""
     reg = registry()
     console.print(f"store ready: {reg.store.engine.url.render_as_string(hide_password=True)}")
+
+
+@command(app, "card")
+def card(
+    slug: Annotated[str, typer.Argument(help="The product.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Model version (default: the newest).")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name.")] = None,
+    fmt: Annotated[CardFormat, typer.Option("--format", "-f", help="md or html.")] = CardFormat.md,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """The model card of a product's model version (same as `model card`)."""
+    model_card(slug, version=version, model=model, fmt=fmt, output=output)
 
 
 @command(app, "version")
@@ -60,7 +86,10 @@ def demo(
     ] = None,
 ) -> None:
     """Replay the registry's story on a fresh embedded store."""
-    say = console.print
+
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False)
+
     if home is None:
         result = demo_in_tempdir(say)
     else:
@@ -78,6 +107,7 @@ def demo(
         console.print(f"the demo's store is kept at {home / 'postpilot.db'}")
     console.print(
         f"\ndone: {len(result.refused)} unsafe changes refused, "
+        f"{len(result.contract_findings)} contract findings on the migrated batch, "
         f"{len(result.orphaned)} orphaned role(s) caught, {result.audit_events} audit events, "
         f"tampering detected at event #{result.tamper_detected_at}"
     )

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from postpilot.errors import PostpilotError
+from postpilot.errors import ContractError, PostpilotError
 from postpilot.registry import Registry, to_data
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "command",
     "console",
     "emit",
+    "emit_json",
     "registry",
 ]
 
@@ -83,6 +84,10 @@ class Command(TyperCommand):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except ContractError as exc:
+            for problem in exc.problems:  # one line per mistake, each with its file:line
+                typer.echo(f"error: {problem}", err=True)
+            sys.exit(EXIT_USAGE)
         except PostpilotError as exc:
             typer.echo(error_line(exc, ctx), err=True)
             sys.exit(EXIT_USAGE)
@@ -111,9 +116,13 @@ def registry() -> Registry:
     return Registry()
 
 
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
 def emit(value: Any, fmt: Format, table: Callable[[Any], None]) -> None:
     """Print ``value`` as JSON, or hand it to ``table`` to render for people."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(to_data(value), indent=2, ensure_ascii=False) + "\n")
+        emit_json(to_data(value))
     else:
         table(value)

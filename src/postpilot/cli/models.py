@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,6 +42,16 @@ def model_register(
         list[str] | None,
         typer.Option("--metric", help="Evaluation metric as NAME=VALUE; repeat for more."),
     ] = None,
+    limitations: Annotated[
+        str | None, typer.Option("--limitations", help="Known limitations, for the model card.")
+    ] = None,
+    profile_data: Annotated[
+        bool,
+        typer.Option(
+            "--profile/--no-profile",
+            help="Profile local CSV/Parquet training data and store its contract (default: on).",
+        ),
+    ] = True,
     fmt: Format = FormatOption,
 ) -> None:
     """Register a new model version (numbered 1, 2, ... per model)."""
@@ -58,12 +70,16 @@ def model_register(
         model=model,
         training_data=data,
         metrics=metrics or [],
+        limitations=limitations,
+        profile_data=profile_data,
     )
 
     def done(v: ModelVersion) -> None:
         console.print(f"registered {v.product}/{v.model} version {v.version}")
         if v.training_data and v.training_data.fingerprint:
             console.print(f"  training data fingerprint: {v.training_data.fingerprint}")
+        if v.contract:
+            console.print(f"  training data profiled; contract stored as {v.contract}")
 
     emit(version, fmt, done)
 
@@ -75,3 +91,30 @@ def _aware(value: datetime | None) -> datetime | None:
     from datetime import UTC
 
     return value.replace(tzinfo=UTC)
+
+
+class CardFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+@command(model_app, "card")
+def model_card(
+    slug: Annotated[str, typer.Argument(help="The product.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Model version (default: the newest).")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name.")] = None,
+    fmt: Annotated[CardFormat, typer.Option("--format", "-f", help="md or html.")] = CardFormat.md,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """The model card of a version: training data, roles, metrics, limitations."""
+    card = registry().card(slug, version=version, model=model)
+    text = card.to_markdown() if fmt is CardFormat.md else card.to_html()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")

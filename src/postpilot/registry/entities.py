@@ -136,6 +136,9 @@ class ModelVersion:
     metrics: dict[str, float]
     created_by: str
     created_at: datetime
+    limitations: str | None = None
+    contract: str | None = None
+    """The training data's contract, as ``name@version``, when it was profiled."""
 
 
 @dataclasses.dataclass(frozen=True)

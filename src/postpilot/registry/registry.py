@@ -21,8 +21,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from postpilot.registry import audit, people, products, roles, versions
+from postpilot.card import Card, build_card, pick_version
+from postpilot.contracts.model import Contract
+from postpilot.errors import NotFoundError
+from postpilot.registry import audit, contracts, people, products, roles, training, versions
 from postpilot.registry._tx import Tx
+from postpilot.registry.contracts import StoredContract
 from postpilot.registry.entities import (
     Assignment,
     AuditEvent,
@@ -219,8 +223,17 @@ class Registry:
         model: str | None = None,
         training_data: TrainingData | str | None = None,
         metrics: Mapping[str, float] | Iterable[str] | None = None,
+        limitations: str | None = None,
+        profile_data: bool = True,
     ) -> ModelVersion:
-        """Register a new version of a product's model (numbered 1, 2, ...)."""
+        """Register a new version of a product's model (numbered 1, 2, ...).
+
+        Local training data (CSV or Parquet) is fingerprinted and, unless
+        ``profile_data`` is False, profiled: its rows and time range fill in what
+        was not given, and a contract inferred from it is stored with the
+        reference profile (as ``<slug>-training``, linked to the product's data
+        source when it has exactly one) so the model card can document it.
+        """
         if isinstance(training_data, str):
             training_data = TrainingData(uri=training_data)
         if metrics is None:
@@ -229,8 +242,16 @@ class Registry:
             parsed = versions.parse_metrics(f"{k}={v}" for k, v in metrics.items())
         else:
             parsed = versions.parse_metrics(metrics)
-        return self._write(
-            lambda tx: versions.register(
+        reference = None
+        if training_data is not None and profile_data:
+            self.product(slug)  # fail on an unknown product before the slow part
+            training_data, reference = training.describe(training_data)
+
+        def op(tx: Tx) -> ModelVersion:
+            contract_id = None
+            if reference is not None:
+                contract_id = training.save_contract(tx, slug, reference)
+            return versions.register(
                 tx,
                 slug,
                 artifact=artifact,
@@ -238,7 +259,53 @@ class Registry:
                 model=model,
                 training_data=training_data,
                 metrics=parsed,
+                limitations=limitations,
+                contract_id=contract_id,
             )
+
+        return self._write(op)
+
+    def card(self, slug: str, *, version: int | None = None, model: str | None = None) -> Card:
+        """The model card of a version (the newest unless ``version`` is given)."""
+        product = self.product(slug)
+        chosen = pick_version(product, version, model)
+        stored = profile = None
+        if chosen.contract:
+            name, _, number = chosen.contract.rpartition("@")
+            stored = self.contract(name, int(number))
+            if stored.profile is not None:
+                from postpilot.profiles import Profile
+
+                profile = Profile.from_bytes(stored.profile)
+        return build_card(product, chosen, stored, profile)
+
+    # -- contracts ------------------------------------------------------------
+
+    def save_contract(self, contract: Contract, *, profile: bytes | None = None) -> StoredContract:
+        """Store a new version of ``contract`` (with its reference profile's bytes).
+
+        When the contract names a product and source, the version is linked to
+        that data source (both must exist). Saving unchanged text adds no version.
+        """
+        return self._write(lambda tx: contracts.save(tx, contract, profile))
+
+    def contract(self, name: str, version: int | None = None) -> StoredContract:
+        """A stored contract: the latest version unless ``version`` is given."""
+        return self._read(lambda tx: contracts.get(tx, name, version))
+
+    def contracts(self, name: str | None = None) -> list[StoredContract]:
+        return self._read(lambda tx: contracts.versions(tx, name))
+
+    def steward(self, slug: str, source: str) -> Assignment | None:
+        """The data steward of a product's data source, if one is assigned."""
+        product = self.product(slug)
+        for s in product.sources:
+            if s.name == source:
+                return s.steward
+        raise NotFoundError(
+            f"product {slug!r} has no data source {source!r}",
+            field="source",
+            hint=f"Add it first: postpilot source add {slug} {source}",
         )
 
     # -- audit ----------------------------------------------------------------

@@ -92,6 +92,8 @@ def register(
     model: str | None,
     training_data: TrainingData | None,
     metrics: Mapping[str, float],
+    limitations: str | None = None,
+    contract_id: int | None = None,
 ) -> ModelVersion:
     product = tx.product(slug)
     if not artifact.strip():
@@ -134,6 +136,8 @@ def register(
         training_end=training_data.end if training_data else None,
         training_fingerprint=training_data.fingerprint if training_data else None,
         metrics=dict(metrics),
+        limitations=limitations,
+        contract_id=contract_id,
         created_by=tx.actor,
         created_at=tx.now,
     )
@@ -184,6 +188,8 @@ def _entity(product: ProductRow, model: ModelRow, row: ModelVersionRow) -> Model
         flavor=row.flavor,
         training_data=training,
         metrics=dict(row.metrics or {}),
+        limitations=row.limitations,
+        contract=f"{row.contract.name}@{row.contract.version}" if row.contract else None,
         created_by=row.created_by,
         created_at=row.created_at,
     )

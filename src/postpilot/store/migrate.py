@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -20,7 +18,7 @@ from postpilot.errors import StoreError
 __all__ = ["HEAD", "REVISIONS", "current_revision", "ensure_schema", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-REVISIONS: tuple[str, ...] = ("0001",)
+REVISIONS: tuple[str, ...] = ("0001", "0002")
 """Every revision, oldest first. A test checks this against the scripts."""
 HEAD = REVISIONS[-1]
 _ADVISORY_LOCK_KEY = 0x706F737470  # "postp"
@@ -52,6 +50,9 @@ def ensure_schema(engine: Engine) -> None:
 
 def upgrade(engine: Engine) -> None:
     """Run every pending migration in one transaction."""
+    from alembic import command  # imported here: only needed when migrating
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:

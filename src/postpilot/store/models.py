@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -175,8 +176,12 @@ class ModelVersionRow(Base):
     training_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     training_fingerprint: Mapped[str | None] = mapped_column(String(80))
     metrics: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    limitations: Mapped[str | None] = mapped_column(Text)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"))
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    contract: Mapped[ContractRow | None] = relationship()
 
 
 class StageTransitionRow(Base):
@@ -189,6 +194,24 @@ class StageTransitionRow(Base):
     actor: Mapped[str] = mapped_column(String(254))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ContractRow(Base):
+    """One version of a data contract: its YAML and the reference profile it came from."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    data_source_id: Mapped[int | None] = mapped_column(ForeignKey("data_sources.id"))
+    body: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(80))
+    profile: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEventRow(Base):

@@ -1,0 +1,227 @@
+"""``postpilot contract ...``: infer, check, diff, list and show data contracts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from postpilot.cli._base import (
+    EXIT_FOUND,
+    Format,
+    FormatOption,
+    app_group,
+    command,
+    console,
+    emit_json,
+    registry,
+)
+from postpilot.contracts import (
+    CheckResult,
+    Contract,
+    diff_contracts,
+    dump_contract,
+    dumps_contract,
+    load_contract,
+)
+from postpilot.errors import InputError
+from postpilot.registry.contracts import StoredContract
+
+contract_app = app_group(
+    "contract", "Data contracts: inferred from training data, checked on every batch."
+)
+
+_STORED = re.compile(r"^(?P<name>[^@/\\]+)@(?P<version>\d+)$")
+DataArg = Annotated[str, typer.Argument(help="Parquet or CSV file to profile.")]
+
+
+def profile_path(contract_file: Path) -> Path:
+    """Where the reference profile is kept beside a contract file."""
+    return contract_file.with_suffix(".profile")
+
+
+@command(contract_app, "infer")
+def contract_infer(
+    data: DataArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Contract YAML to write.")],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Contract name (default: --source, else the data file's stem)."
+        ),
+    ] = None,
+    product: Annotated[str | None, typer.Option("--product", help="Product it feeds.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="The product's data source it describes (its steward is recorded)."
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            "--range-tolerance", help="Share of the seen range allowed beyond it on each side."
+        ),
+    ] = 0.1,
+    store: Annotated[
+        bool, typer.Option("--store/--no-store", help="Also save a version in the store.")
+    ] = True,
+) -> None:
+    """Infer a contract from training data; writes the YAML and the reference profile."""
+    from postpilot.contracts.infer import infer_contract
+    from postpilot.profiles import profile
+
+    if source and not product:
+        raise InputError(
+            "--source names a data source of a product",
+            field="product",
+            hint="Pass --product SLUG as well",
+        )
+    reg = registry() if (store or product) else None
+    steward = None
+    if reg is not None and product and source:
+        holder = reg.steward(product, source)
+        steward = holder.email if holder else None
+    with console.status(f"profiling {data} ..."):
+        reference = profile(data)
+    contract = infer_contract(
+        reference,
+        name=name or source or Path(data).stem,
+        range_tolerance=tolerance,
+        source=source,
+        product=product,
+        steward=steward,
+        created_by=reg.actor if reg else None,
+    )
+    profile_bytes = reference.to_bytes()
+    stored = reg.save_contract(contract, profile=profile_bytes) if reg and store else None
+    dump_contract(contract, output)
+    profile_path(output).write_bytes(profile_bytes)
+    console.print(
+        f"wrote {output} ({len(contract.columns)} columns, {reference.rows} rows) "
+        f"and its reference profile {profile_path(output)}"
+    )
+    if stored:
+        console.print(f"stored as {stored.name}@{stored.version}")
+    if product and source and steward is None:
+        console.print(
+            f"[yellow]warning:[/] {product}/{source} has no data steward; assign one: "
+            f"postpilot role assign {product} data_steward EMAIL --source {source}"
+        )
+
+
+@command(contract_app, "check")
+def contract_check(
+    contract: Annotated[
+        str, typer.Argument(help="Contract YAML file, or NAME@VERSION from the store.")
+    ],
+    data: DataArg,
+    fmt: Format = FormatOption,
+) -> None:
+    """Check a batch against a contract. Exit 0 clean, 1 error findings, 2 unreadable input."""
+    from postpilot.contracts import check_contract
+
+    result = check_contract(_load(contract), data)
+    if fmt is Format.json:
+        emit_json(result.to_dict())
+    else:
+        _print_result(result)
+    if not result.ok:
+        raise typer.Exit(EXIT_FOUND)
+
+
+@command(contract_app, "diff")
+def contract_diff(
+    old: Annotated[str, typer.Argument(help="Contract file or NAME@VERSION.")],
+    new: Annotated[str, typer.Argument(help="Contract file or NAME@VERSION.")],
+    fmt: Format = FormatOption,
+) -> None:
+    """Show what changed between two versions of a contract."""
+    changes = diff_contracts(_load(old), _load(new))
+    if fmt is Format.json:
+        emit_json(
+            [
+                {"column": c.column, "field": c.field, "before": c.before, "after": c.after}
+                for c in changes
+            ]
+        )
+        return
+    if not changes:
+        console.print("no changes")
+    for change in changes:
+        console.print(change.describe())
+
+
+@command(contract_app, "list")
+def contract_list(
+    name: Annotated[str | None, typer.Option("--name", help="Only this contract.")] = None,
+    fmt: Format = FormatOption,
+) -> None:
+    """List stored contract versions."""
+    stored = registry().contracts(name)
+    if fmt is Format.json:
+        emit_json([_summary(s) for s in stored])
+        return
+    table = Table("contract", "version", "product", "source", "steward", "columns", "created", "by")
+    for s in stored:
+        table.add_row(
+            s.name,
+            str(s.version),
+            s.product or "",
+            s.source or "",
+            s.contract.steward or "",
+            str(len(s.contract.columns)),
+            f"{s.created_at:%Y-%m-%d %H:%M}",
+            s.created_by,
+        )
+    console.print(table)
+
+
+@command(contract_app, "show")
+def contract_show(
+    ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION from the store.")],
+) -> None:
+    """Print a stored contract's YAML."""
+    name, _, version = ref.partition("@")
+    stored = registry().contract(name, int(version) if version.isdigit() else None)
+    typer.echo(dumps_contract(stored.contract), nl=False)
+
+
+def _load(ref: str) -> Contract:
+    match = _STORED.match(ref)
+    if match and not Path(ref).exists():
+        return registry().contract(match["name"], int(match["version"])).contract
+    return load_contract(ref)
+
+
+def _summary(s: StoredContract) -> dict[str, object]:
+    return {
+        "name": s.name,
+        "version": s.version,
+        "product": s.product,
+        "source": s.source,
+        "steward": s.contract.steward,
+        "columns": list(s.contract.columns),
+        "fingerprint": s.fingerprint,
+        "created_by": s.created_by,
+        "created_at": s.created_at.isoformat(),
+    }
+
+
+def _print_result(result: CheckResult) -> None:
+    status = "[green]ok[/]" if result.ok else "[bold red]FAILED[/]"
+    console.print(
+        f"contract {result.contract}: {status} ({result.rows} rows, "
+        f"{len(result.errors)} error(s), "
+        f"{len(result.findings) - len(result.errors)} warning(s))"
+    )
+    if not result.findings:
+        return
+    table = Table("severity", "kind", "column", "finding")
+    for f in result.findings:
+        severity = "[red]error[/]" if f.severity.value == "error" else "[yellow]warning[/]"
+        table.add_row(severity, f.kind.value, f.column or "", f.message)
+    console.print(table)

@@ -1,0 +1,308 @@
+"""Every accepted input gives the same profile; bad files give InputError naming them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from postpilot.errors import InputError
+from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, profile, readers
+from postpilot.profiles import profiler as profiler_module
+
+from .helpers import assert_moments_close, exact_parts
+
+
+@pytest.fixture
+def frame() -> pl.DataFrame:
+    n = 3_000
+    return pl.DataFrame(
+        {
+            "id": range(n),
+            "price": [None if i % 13 == 0 else i * 0.25 - 100 for i in range(n)],
+            "name": [f"item {i % 17}" for i in range(n)],
+            "flag": [i % 3 == 0 for i in range(n)],
+            "day": [dt.date(2024, 1, 1) + dt.timedelta(days=i % 40) for i in range(n)],
+        }
+    )
+
+
+@pytest.fixture
+def expected(frame: pl.DataFrame) -> Profile:
+    return profile(frame)
+
+
+def same(got: Profile, want: Profile) -> None:
+    assert got.columns == want.columns
+    assert exact_parts(got) == exact_parts(want)
+    assert_moments_close(got, want)
+
+
+def test_parquet_path_str_and_pathlike(
+    tmp_path: Path, frame: pl.DataFrame, expected: Profile
+) -> None:
+    path = tmp_path / "data.parquet"
+    frame.write_parquet(path)
+    same(profile(path), expected)
+    same(profile(str(path)), expected)
+    upper = tmp_path / "DATA.PQ"
+    frame.write_parquet(upper)
+    same(profile(upper), expected)
+
+
+@pytest.mark.parametrize("name", ["data.csv", "DATA.CSV", "data.csv.gz"])
+def test_csv(tmp_path: Path, frame: pl.DataFrame, expected: Profile, name: str) -> None:
+    path = tmp_path / name
+    text = frame.write_csv().encode()
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    got = profile(path, batch_size=500)
+    same(got, expected)
+    assert [got.column(c).type for c in got.columns] == ["int", "float", "string", "bool", "date"]
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda f: f.to_arrow(),
+        lambda f: f.to_arrow().to_batches()[0],
+        lambda f: pa.RecordBatchReader.from_batches(
+            f.to_arrow().schema, f.to_arrow().to_batches(max_chunksize=700)
+        ),
+        lambda f: f,
+        lambda f: f.lazy(),
+        lambda f: f.lazy().filter(pl.col("id") >= 0).with_columns(pl.col("price")),
+    ],
+    ids=["table", "record-batch", "batch-reader", "polars", "lazy", "lazy-query"],
+)
+def test_in_memory_inputs(
+    frame: pl.DataFrame, expected: Profile, convert: Callable[[pl.DataFrame], object]
+) -> None:
+    same(profile(convert(frame), batch_size=1_000), expected)
+
+
+def test_pandas(frame: pl.DataFrame) -> None:
+    pytest.importorskip("pandas")
+    # pandas holds dates as datetime64, so leave the date column to the other tests
+    frame = frame.drop("day")
+    same(profile(frame.to_pandas(), batch_size=1_000), profile(frame))
+    picked = profile(frame.to_pandas(), columns=["name", "id"])
+    assert picked.columns == ("name", "id")
+    numbered = frame.select("id", "name").to_pandas()
+    numbered.columns = [0, 1]  # labels need not be strings in pandas
+    unnamed = profile(numbered)
+    assert unnamed.columns == ("0", "1")
+    assert [c.type for c in unnamed] == ["int", "string"]
+
+
+def test_columns_pick_and_order(tmp_path: Path, frame: pl.DataFrame) -> None:
+    path = tmp_path / "data.parquet"
+    frame.write_parquet(path)
+    csv = tmp_path / "data.csv"
+    frame.write_csv(csv)
+    for data in (path, csv, frame, frame.lazy(), frame.to_arrow()):
+        p = profile(data, columns=["name", "id"])
+        assert p.columns == ("name", "id")
+        assert p.rows == frame.height
+
+
+@pytest.mark.parametrize("data", ["frame", "parquet", "csv"])
+def test_unknown_column_is_named(tmp_path: Path, frame: pl.DataFrame, data: str) -> None:
+    source: object = frame
+    if data != "frame":
+        source = tmp_path / f"data.{data}"
+        getattr(frame, f"write_{data}")(source)
+    with pytest.raises(InputError) as info:
+        profile(source, columns=["id", "nope"])
+    assert info.value.field == "nope"
+    assert "id" in (info.value.hint or "")
+    with pytest.raises(InputError) as info:
+        profile(source, columns="id")
+    assert info.value.field == "columns"
+
+
+def test_parquet_streams_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frame: pl.DataFrame
+) -> None:
+    path = tmp_path / "groups.parquet"
+    frame.write_parquet(path, row_group_size=400)
+    calls: list[int] = []
+    real = profiler_module.summarize
+
+    def counting(batch: pl.DataFrame) -> object:
+        calls.append(batch.height)
+        return real(batch)
+
+    monkeypatch.setattr(profiler_module, "summarize", counting)
+    streamed = profile(path, batch_size=250)
+    assert len(calls) >= 12
+    assert max(calls) <= 250
+    assert sum(calls) == frame.height
+    calls.clear()
+    single = profile(path, batch_size=10**9)
+    assert len(calls) <= 8  # at most a batch per row group
+    same(streamed, single)
+
+
+@pytest.mark.parametrize("name", ["drift.csv", "drift.csv.gz"])
+def test_csv_types_are_widened_when_later_rows_disagree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setattr(readers, "CSV_SAMPLE_ROWS", 50)  # plain CSV, on polars
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 256)  # compressed CSV, on pyarrow
+    lines = ["n,code,late,flag"]
+    lines += [f"{i},{i},,true" for i in range(200)]
+    lines += ["2.5,X7,4,maybe"]
+    lines += [f"{i},{i},{i},false" for i in range(50)]
+    text = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    p = profile(path, batch_size=64)
+    assert [p.column(c).type for c in p.columns] == ["float", "string", "int", "string"]
+    n, code, late, flag = (p.column(c) for c in p.columns)
+    assert isinstance(n, NumericColumn)
+    assert n.max == 199.0
+    assert n.moments.count == 251
+    assert isinstance(code, CategoricalColumn)
+    assert code.count == 251
+    assert isinstance(late, NumericColumn)
+    assert (late.nulls, late.min, late.max) == (200, 0, 49)
+    assert isinstance(flag, CategoricalColumn)
+    assert flag.counts == {
+        "true": 200,
+        "maybe": 1,
+        "false": 50,
+    }
+    assert p.rows == 251
+
+
+def test_empty_dataset_keeps_columns_and_types(tmp_path: Path, frame: pl.DataFrame) -> None:
+    empty = frame.clear()
+    path = tmp_path / "empty.parquet"
+    empty.write_parquet(path)
+    for data in (empty, empty.lazy(), empty.to_arrow(), path):
+        p = profile(data)
+        assert p.rows == 0
+        assert [p.column(c).type for c in p.columns] == ["int", "float", "string", "bool", "date"]
+
+
+def error_for(data: object, **options: object) -> InputError:
+    with pytest.raises(InputError) as info:
+        profile(data, **options)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert "\n" not in message
+    assert "Traceback" not in message
+    return info.value
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.parquet"
+    error = error_for(missing)
+    assert error.file == str(missing)
+    assert "not found" in error.message
+    assert str(missing) in str(error)
+    assert error_for(str(tmp_path / "nope.csv")).file == str(tmp_path / "nope.csv")
+
+
+def test_directory_and_unknown_suffix(tmp_path: Path) -> None:
+    assert error_for(tmp_path).file == str(tmp_path)
+    other = tmp_path / "data.json"
+    other.write_text("{}")
+    error = error_for(other)
+    assert error.file == str(other)
+    assert ".parquet" in (error.hint or "")
+
+
+@pytest.mark.parametrize("name", ["bad.csv", "bad.csv.gz"])
+@pytest.mark.parametrize(
+    "content",
+    [b"a,b\n1,2\n3,4,5\n", b"", b'a,b\n"unclosed,2\n'],
+    ids=["ragged-row", "empty-file", "unclosed-quote"],
+)
+def test_malformed_csv_names_the_file(tmp_path: Path, content: bytes, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    error = error_for(path)
+    assert error.file == str(path)
+    assert error.__cause__ is not None  # translated, with the library's error kept as cause
+
+
+@pytest.mark.parametrize("name", ["late.csv", "late.csv.gz"])
+def test_malformed_row_after_the_first_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setattr(readers, "CSV_SAMPLE_ROWS", 20)
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 128)
+    path = tmp_path / name
+    text = b"a,b\n" + b"1,2\n" * 200 + b"1,2,3\n"
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    assert error_for(path).file == str(path)
+
+
+def test_csv_column_empty_everywhere_is_untyped(tmp_path: Path) -> None:
+    path = tmp_path / "sparse.csv"
+    path.write_text("a,b\n" + "1,\n" * 30)
+    p = profile(path)
+    assert [c.type for c in p] == ["int", "null"]
+    assert p.column("b").nulls == 30
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("a,b\n")
+    empty = profile(header_only)
+    assert (empty.rows, [c.type for c in empty]) == (0, ["null", "null"])
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda data: b"not a parquet file at all",
+        lambda data: data[: len(data) // 2],
+        lambda data: data[:4] + b"\x00" * (len(data) - 12) + data[-8:],
+    ],
+    ids=["not-parquet", "truncated", "zeroed-body"],
+)
+def test_corrupt_parquet_names_the_file(
+    tmp_path: Path, frame: pl.DataFrame, corrupt: Callable[[bytes], bytes]
+) -> None:
+    good = tmp_path / "good.parquet"
+    frame.write_parquet(good)
+    path = tmp_path / "bad.parquet"
+    path.write_bytes(corrupt(good.read_bytes()))
+    assert error_for(path).file == str(path)
+
+
+def test_failing_lazyframe(tmp_path: Path) -> None:
+    lazy = pl.scan_parquet(tmp_path / "missing.parquet")
+    error = error_for(lazy)
+    assert error.field == "data"
+
+
+def test_unsupported_column_type_is_named() -> None:
+    frame = pl.DataFrame({"ok": [1], "tags": [["a", "b"]]})
+    error = error_for(frame)
+    assert error.field == "tags"
+    assert profile(frame, columns=["ok"]).columns == ("ok",)
+
+
+@pytest.mark.parametrize("data", [[1, 2, 3], {"a": [1]}, 42])
+def test_unsupported_input(data: object) -> None:
+    assert error_for(data).field == "data"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("batch_size", 0),
+        ("kll_k", 4),
+        ("hll_lg_k", 22),
+        ("frequent_lg_size", 2),
+        ("max_exact_values", -1),
+        ("batch_size", 1.5),
+        ("kll_k", True),
+    ],
+)
+def test_bad_options(option: str, value: object) -> None:
+    assert error_for(pl.DataFrame({"x": [1]}), **{option: value}).field == option
