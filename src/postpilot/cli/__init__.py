@@ -17,6 +17,7 @@ from postpilot.cli._base import app_group, command, console, registry
 from postpilot.cli.audit import audit_app
 from postpilot.cli.contracts import contract_app
 from postpilot.cli.models import CardFormat, model_app, model_card
+from postpilot.cli.monitoring import drift
 from postpilot.cli.people import person_app, team_app
 from postpilot.cli.products import product_app, role_app, source_app
 from postpilot.demo import demo_in_tempdir, run_demo
@@ -66,6 +67,9 @@ def card(
 ) -> None:
     """The model card of a product's model version (same as `model card`)."""
     model_card(slug, version=version, model=model, fmt=fmt, output=output)
+
+
+command(app, "drift")(drift)
 
 
 @command(app, "version")

@@ -38,7 +38,7 @@ def profile(
     frequent_lg_size: int = 10,
     max_exact_values: int = 1_000,
 ) -> Profile:
-    """Profile ``data``: a file path, Arrow, polars or pandas data, or a SQLSource.
+    """Profile ``data``: a file path, Arrow, polars, pandas or Spark data, or a SQLSource.
 
     ``columns`` picks and orders the columns to profile (default: all).
     ``kll_k`` sizes the quantile sketches (rank error about 1.33% at 200),
@@ -47,6 +47,10 @@ def profile(
     columns keep exact value counts up to ``max_exact_values`` distinct values.
     """
     settings = _settings(batch_size, kll_k, hll_lg_k, frequent_lg_size, max_exact_values)
+    if type(data).__module__.partition(".")[0] == "pyspark":  # imports pyspark only then
+        from postpilot.profiles.spark import profile_spark
+
+        return profile_spark(data, columns=columns, batch_size=batch_size, settings=settings)
     source = open_source(data, batch_size=batch_size, columns=columns)
     while True:
         try:

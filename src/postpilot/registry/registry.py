@@ -19,12 +19,21 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from postpilot.card import Card, build_card, pick_version
 from postpilot.contracts.model import Contract
 from postpilot.errors import NotFoundError
-from postpilot.registry import audit, contracts, people, products, roles, training, versions
+from postpilot.registry import (
+    audit,
+    contracts,
+    monitoring,
+    people,
+    products,
+    roles,
+    training,
+    versions,
+)
 from postpilot.registry._tx import Tx
 from postpilot.registry.contracts import StoredContract
 from postpilot.registry.entities import (
@@ -41,6 +50,7 @@ from postpilot.registry.entities import (
     Team,
     TrainingData,
 )
+from postpilot.registry.monitoring import MonitoringRun, StoredChunk
 from postpilot.registry.products import ProductSpec
 from postpilot.settings import Settings
 from postpilot.store.engine import default_url
@@ -307,6 +317,40 @@ class Registry:
             field="source",
             hint=f"Add it first: postpilot source add {slug} {source}",
         )
+
+    # -- monitoring -----------------------------------------------------------
+
+    def record_monitoring(
+        self,
+        slug: str,
+        *,
+        kind: str,
+        reference: str,
+        current: str,
+        alert: bool,
+        result: dict[str, Any],
+        chunks: list[StoredChunk],
+    ) -> MonitoringRun:
+        """Store a monitoring run's results and chunk profiles under a product."""
+        return self._write(
+            lambda tx: monitoring.record_run(
+                tx,
+                slug,
+                kind=kind,
+                reference=reference,
+                current=current,
+                alert=alert,
+                result=result,
+                chunks=chunks,
+            )
+        )
+
+    def monitoring_runs(self, slug: str, *, kind: str | None = None) -> list[MonitoringRun]:
+        return self._read(lambda tx: monitoring.list_runs(tx, slug, kind))
+
+    def monitoring_chunks(self, run_id: int) -> list[StoredChunk]:
+        """The stored chunk profiles of one run."""
+        return self._read(lambda tx: monitoring.run_chunks(tx, run_id))
 
     # -- audit ----------------------------------------------------------------
 

@@ -214,6 +214,38 @@ class ContractRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class MonitoringRunRow(Base):
+    """One monitoring run for a product (drift, later performance): settings and results."""
+
+    __tablename__ = "monitoring_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(Text)
+    current: Mapped[str] = mapped_column(Text)
+    alert: Mapped[bool] = mapped_column(Boolean)
+    result: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChunkProfileRow(Base):
+    """The profile of one chunk of a monitoring run, so history never re-reads raw data."""
+
+    __tablename__ = "chunk_profiles"
+    __table_args__ = (UniqueConstraint("run_id", "period", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("monitoring_runs.id"), index=True)
+    period: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    start: Mapped[str | None] = mapped_column(String(40))
+    end: Mapped[str | None] = mapped_column(String(40))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    profile: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class AuditEventRow(Base):
     """One append-only, hash-chained audit event.
 

@@ -1,0 +1,89 @@
+"""Profile data chunk by chunk in one streaming pass.
+
+Every streamed batch is split by chunk key and each part is folded into that
+chunk's column accumulators, so memory holds one batch plus one set of
+sketches per chunk, whatever the row count. An optional ``observe`` callback
+sees every part too (the multivariate detector uses it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from postpilot.monitoring.chunking import Chunk, Chunker
+from postpilot.profiles import Profile
+from postpilot.profiles.accumulator import ColumnAccumulator, Settings
+from postpilot.profiles.profiler import DEFAULT_BATCH_SIZE
+from postpilot.profiles.readers import Restart, Source, open_source
+from postpilot.profiles.summary import summarize
+
+__all__ = ["ChunkProfile", "profile_chunks"]
+
+Observer = Callable[[str, pl.DataFrame], None]
+SETTINGS = Settings(kll_k=200, hll_lg_k=12, frequent_lg_size=10, max_exact_values=1_000)
+
+
+@dataclass(frozen=True)
+class ChunkProfile:
+    chunk: Chunk
+    profile: Profile
+
+
+@dataclass
+class _Open:
+    accumulators: list[ColumnAccumulator]
+    rows: int
+    first_row: int
+
+
+def profile_chunks(
+    data: object,
+    chunker: Chunker,
+    *,
+    columns: Sequence[str] | None = None,
+    observe: Observer | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> list[ChunkProfile]:
+    """The profile of every chunk of ``data``, in the order chunks first appear."""
+    wanted = None
+    if columns is not None:
+        wanted = list(
+            dict.fromkeys([*columns, *([chunker.timestamp] if chunker.timestamp else [])])
+        )
+    source = open_source(data, batch_size=batch_size, columns=wanted)
+    while True:
+        try:
+            return _run(source, chunker, observe)
+        except Restart as restart:
+            source = restart.source
+
+
+def _run(source: Source, chunker: Chunker, observe: Observer | None) -> list[ChunkProfile]:
+    chunks: dict[str, _Open] = {}
+    offset = 0
+    names: list[str] | None = source.names
+    for frame in source.batches:
+        if names is None:
+            names = list(frame.columns)
+        for key, part in chunker.split(frame, offset):
+            state = chunks.get(key)
+            if state is None:
+                state = chunks[key] = _Open(
+                    [ColumnAccumulator(n, SETTINGS) for n in names], 0, offset
+                )
+            summaries = summarize(part)
+            for accumulator in state.accumulators:
+                accumulator.update(summaries[accumulator.name])
+            state.rows += part.height
+            if observe is not None:
+                observe(key, part)
+        offset += frame.height
+    out = []
+    for key, state in chunks.items():
+        profile = Profile(state.rows, [a.finish() for a in state.accumulators])
+        chunk = chunker.describe(key, state.rows, state.first_row)
+        out.append(ChunkProfile(chunk, profile))
+    return out

@@ -1,0 +1,131 @@
+"""Split data into chunks: by rows, by number of chunks, or by a time period.
+
+Each chunk is profiled once (streaming, batch by batch), so drift and other
+metrics are then computed from the chunk profiles: a year of daily chunks is
+never re-read. A chunker turns a polars frame (one streamed batch) into chunk
+keys; :func:`profile_chunks` merges every batch's share of a chunk into that
+chunk's profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+import polars as pl
+
+from postpilot.errors import InputError
+
+__all__ = ["PERIODS", "Chunk", "Chunker", "CountChunker", "PeriodChunker", "SizeChunker"]
+
+Period = Literal["day", "week", "month"]
+PERIODS: dict[str, str] = {"day": "1d", "week": "1w", "month": "1mo"}
+_KEY = "__postpilot_chunk__"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk: its key (``"0"``, ``"2026-11-23"``), time span or row span, and row count."""
+
+    key: str
+    start: Any
+    end: Any
+    rows: int
+
+
+class Chunker:
+    """Assigns every row a chunk key. ``total_rows`` is known when chunking by count."""
+
+    timestamp: str | None = None
+
+    def keys(self, frame: pl.DataFrame, offset: int) -> pl.Series:
+        """The chunk key of each row of ``frame``, whose first row is row ``offset``."""
+        raise NotImplementedError
+
+    def describe(self, key: str, rows: int, first_row: int) -> Chunk:
+        return Chunk(key=key, start=first_row, end=first_row + rows - 1, rows=rows)
+
+    def split(self, frame: pl.DataFrame, offset: int = 0) -> Iterator[tuple[str, pl.DataFrame]]:
+        """The rows of ``frame`` grouped by chunk key, in key order."""
+        keyed = frame.with_columns(self.keys(frame, offset).alias(_KEY))
+        for (key,), part in keyed.group_by(_KEY, maintain_order=True):
+            yield str(key), part.drop(_KEY)
+
+
+class SizeChunker(Chunker):
+    """Chunks of ``size`` consecutive rows (the last one may be smaller)."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise InputError(f"chunk size must be at least 1, got {size}", field="chunk_size")
+        self.size = size
+
+    def keys(self, frame: pl.DataFrame, offset: int) -> pl.Series:
+        index = pl.int_range(offset, offset + frame.height, eager=True)
+        return (index // self.size).cast(pl.Int64)
+
+
+class CountChunker(SizeChunker):
+    """``count`` chunks of (nearly) equal size over ``total_rows`` rows."""
+
+    def __init__(self, count: int, total_rows: int) -> None:
+        if count < 1:
+            raise InputError(f"chunk count must be at least 1, got {count}", field="chunk_number")
+        super().__init__(max(1, -(-total_rows // count)))
+        self.count = count
+
+
+class PeriodChunker(Chunker):
+    """One chunk per day, ISO week (starting Monday) or calendar month of ``timestamp``."""
+
+    def __init__(self, period: str, timestamp: str) -> None:
+        if period not in PERIODS:
+            raise InputError(
+                f"unknown chunk period {period!r}",
+                field="chunk_period",
+                hint=f"Use one of: {', '.join(PERIODS)}",
+            )
+        self.period = period
+        self.timestamp = timestamp
+
+    def keys(self, frame: pl.DataFrame, offset: int) -> pl.Series:
+        if self.timestamp not in frame.columns:
+            raise InputError(
+                f"timestamp column {self.timestamp!r} not found; columns: "
+                f"{', '.join(frame.columns)}",
+                field="timestamp",
+            )
+        column = frame.get_column(self.timestamp)
+        if not (column.dtype.is_temporal() and column.dtype != pl.Time()):
+            try:
+                column = column.str.to_datetime(strict=True)
+            except (pl.exceptions.PolarsError, AttributeError) as exc:
+                raise InputError(
+                    f"timestamp column {self.timestamp!r} is {column.dtype}, not a date or time",
+                    field="timestamp",
+                ) from exc
+        if column.null_count():
+            raise InputError(
+                f"timestamp column {self.timestamp!r} has {column.null_count()} null value(s); "
+                "every row needs a time to be put in a chunk",
+                field="timestamp",
+            )
+        start = column.dt.truncate(PERIODS[self.period])
+        return start.dt.strftime("%Y-%m-%d")
+
+    def describe(self, key: str, rows: int, first_row: int) -> Chunk:
+        begin = datetime.strptime(key, "%Y-%m-%d").date()
+        return Chunk(key=key, start=begin, end=_period_end(begin, self.period), rows=rows)
+
+
+def _period_end(begin: date, period: str) -> date:
+    from datetime import timedelta
+
+    if period == "day":
+        return begin
+    if period == "week":
+        return begin + timedelta(days=6)
+    first_next = date(begin.year + begin.month // 12, begin.month % 12 + 1, 1)
+    return first_next - timedelta(days=1)

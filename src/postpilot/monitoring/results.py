@@ -1,0 +1,136 @@
+"""The results of a drift run: per chunk, per column, and multivariate.
+
+``DriftReport.to_dict()`` is the public JSON shape of ``postpilot drift
+--format json``::
+
+    {"chunks": [{"key", "start", "end", "rows",
+                 "columns": [{"column", "test", "statistic", "p_value",
+                              "threshold", "drifted", ...}],
+                 "multivariate": {"value", "lower", "upper", "alert"}}],
+     "drifted_columns": [...]}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from postpilot.profiles import Profile
+
+__all__ = ["SCHEMA_VERSION", "ChunkDrift", "ColumnDrift", "DriftReport", "MultivariateDrift"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """One column's drift in one chunk, with the threshold actually used and where it came
+    from (the test's own threshold, or the band of natural variation over reference chunks)."""
+
+    column: str
+    test: str
+    statistic: float
+    p_value: float | None
+    threshold: float
+    drifted: bool
+    threshold_source: str = "test"
+    method: str = "sketch"
+    error_bound: float = 0.0
+
+
+@dataclass(frozen=True)
+class MultivariateDrift:
+    value: float
+    lower: float
+    upper: float
+    alert: bool
+    band_source: str = "reference chunks"
+
+
+@dataclass(frozen=True)
+class ChunkDrift:
+    key: str
+    start: Any
+    end: Any
+    rows: int
+    columns: list[ColumnDrift]
+    multivariate: MultivariateDrift | None = None
+    period: str = "analysis"
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [c.column for c in self.columns if c.drifted]
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Every analysis chunk's results, the reference chunks' results (the bands' source),
+    and the settings that produced them."""
+
+    chunks: list[ChunkDrift]
+    reference_chunks: list[ChunkDrift] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    reference_rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    profiles: tuple[Profile, Profile] | None = field(default=None, repr=False, compare=False)
+    """The merged reference and current profiles, for the HTML report (not serialised)."""
+    chunk_profiles: list[Profile] = field(default_factory=list, repr=False, compare=False)
+    """Each analysis chunk's profile, in chunk order (stored with ``--product``)."""
+
+    def to_html(self, title: str = "Drift report") -> str:
+        from postpilot.monitoring.html import render_html
+
+        return render_html(self, title)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        """Columns that drifted in at least one analysis chunk, in column order."""
+        hit = {c for chunk in self.chunks for c in chunk.drifted_columns}
+        return [c for c in self.columns if c in hit]
+
+    @property
+    def multivariate_alerts(self) -> list[str]:
+        return [c.key for c in self.chunks if c.multivariate and c.multivariate.alert]
+
+    @property
+    def alert(self) -> bool:
+        return bool(self.drifted_columns or self.multivariate_alerts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "chunks": [_chunk(c) for c in self.chunks],
+            "drifted_columns": self.drifted_columns,
+            "multivariate_alerts": self.multivariate_alerts,
+            "reference_rows": self.reference_rows,
+            "reference_chunks": [_chunk(c) for c in self.reference_chunks],
+            "settings": self.settings,
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def _chunk(chunk: ChunkDrift) -> dict[str, Any]:
+    return {
+        "key": chunk.key,
+        "start": _plain(chunk.start),
+        "end": _plain(chunk.end),
+        "rows": chunk.rows,
+        "columns": [{k: _plain(v) for k, v in asdict(c).items()} for c in chunk.columns],
+        "multivariate": (
+            {k: _plain(v) for k, v in asdict(chunk.multivariate).items()}
+            if chunk.multivariate
+            else None
+        ),
+    }

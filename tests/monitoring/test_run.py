@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from postpilot import InputError
+from postpilot.monitoring.run import DriftOptions, run_drift
+from tests.monitoring.planted import DRIFTED, correlated, frame
+
+
+def test_exactly_the_planted_columns_drift() -> None:
+    report = run_drift(
+        frame(60_000, 1), frame(60_000, 2, drift=True), DriftOptions(multivariate=False)
+    )
+    assert report.drifted_columns == DRIFTED
+    assert len(report.chunks) == 1
+    data = report.to_dict()
+    assert data["drifted_columns"] == DRIFTED
+    chunk = data["chunks"][0]
+    assert {"key", "start", "end", "rows", "columns", "multivariate"} <= set(chunk)
+    assert {"column", "test", "statistic", "p_value", "threshold", "drifted"} <= set(
+        chunk["columns"][0]
+    )
+
+
+def test_a_shuffled_copy_of_the_reference_flags_nothing() -> None:
+    reference = frame(60_000, 1)
+    shuffled = reference.sample(fraction=1.0, shuffle=True, seed=7)
+    report = run_drift(reference, shuffled, DriftOptions(chunk_size=10_000))
+    assert report.drifted_columns == []
+    assert report.multivariate_alerts == []
+    assert not report.alert
+    assert len(report.chunks) == 6
+    assert len(report.reference_chunks) == 6
+
+
+def test_fresh_samples_in_chunks_raise_no_alarm() -> None:
+    report = run_drift(frame(80_000, 3), frame(80_000, 4), DriftOptions(chunk_size=10_000))
+    assert not report.alert, (report.drifted_columns, report.multivariate_alerts)
+
+
+def test_drift_in_later_chunks_only(tmp_path: Path) -> None:
+    import polars as pl
+
+    current = pl.concat([frame(20_000, 5), frame(20_000, 6, drift=True)])
+    current.write_parquet(tmp_path / "current.parquet")
+    frame(40_000, 1).write_parquet(tmp_path / "reference.parquet")
+    report = run_drift(
+        tmp_path / "reference.parquet",
+        tmp_path / "current.parquet",
+        DriftOptions(chunk_size=10_000, multivariate=False),
+    )
+    flagged = [chunk.drifted_columns for chunk in report.chunks]
+    assert flagged[:2] == [[], []]
+    assert all(set(DRIFTED) <= set(f) for f in flagged[2:])
+
+
+def test_band_uses_reference_chunks_and_never_drops_below_the_threshold() -> None:
+    report = run_drift(frame(40_000, 1), frame(40_000, 2), DriftOptions(chunk_size=10_000))
+    for chunk in report.chunks:
+        for result in chunk.columns:
+            if result.p_value is None:
+                assert result.threshold >= 0.1
+                assert result.threshold_source in ("test", "reference chunks")
+
+
+def test_too_few_reference_chunks_fall_back_to_the_tests_threshold() -> None:
+    report = run_drift(frame(15_000, 1), frame(15_000, 2), DriftOptions(chunk_size=10_000))
+    assert report.reference_chunks == []
+    assert all(r.threshold_source == "test" for c in report.chunks for r in c.columns)
+    assert report.chunks[0].multivariate.band_source == "fallback"
+    assert report.chunks[0].multivariate.lower < report.chunks[0].multivariate.upper
+
+
+def test_weekly_chunks() -> None:
+    report = run_drift(
+        frame(5_000, 1),
+        frame(3_000, 2),
+        DriftOptions(chunk_period="week", timestamp="ts", multivariate=False),
+    )
+    assert [c.key for c in report.chunks] == ["2026-01-05", "2026-01-12", "2026-01-19"]
+    assert report.chunks[0].start == date(2026, 1, 5)
+    assert report.chunks[0].end == date(2026, 1, 11)
+    assert sum(c.rows for c in report.chunks) == 3_000
+    assert "ts" not in report.columns
+
+
+def test_multivariate_catches_a_changed_relation() -> None:
+    report = run_drift(
+        correlated(40_000, 1), correlated(40_000, 2, flipped=True), DriftOptions(chunk_size=10_000)
+    )
+    assert report.drifted_columns == []  # every marginal is unchanged ...
+    assert len(report.multivariate_alerts) == 4  # ... but the relation is not
+    mv = report.chunks[0].multivariate
+    assert mv.value > mv.upper
+    assert mv.band_source == "reference chunks"
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        (DriftOptions(chunk_size=10, chunk_number=3), "chunk_number"),
+        (DriftOptions(chunk_period="week"), "timestamp"),
+        (DriftOptions(chunk_period="fortnight", timestamp="ts"), "chunk_period"),
+        (DriftOptions(chunk_size=0), "chunk_size"),
+        (DriftOptions(columns=["nope"]), "nope"),
+        (DriftOptions(tests={"f0": "magic"}), None),
+    ],
+)
+def test_bad_options_name_the_field(options: DriftOptions, field: str | None) -> None:
+    with pytest.raises(InputError) as info:
+        run_drift(frame(2_000, 1), frame(2_000, 2), options)
+    if field:
+        assert info.value.field == field
+
+
+def test_overrides_per_column() -> None:
+    report = run_drift(
+        frame(20_000, 1),
+        frame(20_000, 2, drift=True),
+        DriftOptions(
+            tests={"f0": "psi", "c0": "chi2"}, thresholds={"f1": 10.0}, multivariate=False
+        ),
+    )
+    by_column = {r.column: r for r in report.chunks[0].columns}
+    assert by_column["f0"].test == "psi"
+    assert by_column["c0"].test == "chi2"
+    assert by_column["f1"].threshold == 10.0
+    assert not by_column["f1"].drifted
