@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import numpy as np
@@ -197,11 +197,34 @@ def test_unknown_column_is_named(spark_frame: DataFrame) -> None:
     assert info.value.field == "nope"
 
 
-def test_failed_job_is_an_input_error(spark_frame: DataFrame) -> None:
-    broken = spark_frame.select(F.raise_error(F.lit("the source is gone")).alias("x"))
-    with pytest.raises(InputError, match="the source is gone") as info:
-        profile(broken)
+def test_names_with_dots_and_backticks(spark: SparkSession) -> None:
+    odd = spark.sql("SELECT 1.5 AS `a.b`, 'x' AS `c``d`, 3 AS a, 4 AS a")
+    picked = profile(odd, columns=["c`d", "a.b"])
+    assert picked.columns == ("c`d", "a.b")
+    assert picked.column("a.b").max == 1.5  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match="has column 'a' more than once") as info:
+        profile(odd)
+    assert info.value.field == "a"
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (lambda df: df.select(F.raise_error(F.lit("the source is gone"))), "the source is gone"),
+        (
+            lambda df: df.select(F.udf(lambda v: v / 0, "double")("part")),
+            "ZeroDivisionError: division by zero",
+        ),
+    ],
+    ids=["jvm", "python"],
+)
+def test_failed_job_is_an_input_error(
+    spark_frame: DataFrame, broken: Callable[[DataFrame], DataFrame], message: str
+) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        profile(broken(spark_frame))
     assert info.value.field == "data"
+    assert "\n" not in str(info.value)
 
 
 def test_other_pyspark_objects_are_refused() -> None:

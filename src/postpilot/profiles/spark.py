@@ -82,51 +82,50 @@ def profile_spark(
             hint="Pass a pyspark.sql.DataFrame (of a pandas-on-Spark DataFrame, its .to_spark())",
         )
     try:
-        selected, schema = _select(data, columns)
+        selected, names, schema = _select(data, columns)
         job: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]] = functools.partial(
-            _profile_partition, batch_size=batch_size, settings=settings
+            _profile_partition, names=names, batch_size=batch_size, settings=settings
         )
         rows = selected.mapInArrow(job, f"{_RESULT} binary").collect()
     except PySparkException as exc:
         raise InputError(f"the Spark job failed: {_spark_message(exc)}", field="data") from exc
-    parts = [Profile.from_bytes(bytes(row[0])) for row in rows]
-    if not parts:  # no partition had rows
+    if not rows:  # no partition had rows
         return _profile_batches(iter(()), schema, batch_size, settings)
-    return functools.reduce(Profile.merge, parts)
+    return functools.reduce(Profile.merge, (Profile.from_bytes(bytes(row[0])) for row in rows))
 
 
-def _select(frame: DataFrame, columns: Sequence[str] | None) -> tuple[DataFrame, pa.Schema]:
-    """The columns to profile, and the Arrow schema a partition of them arrives in."""
+def _select(
+    frame: DataFrame, columns: Sequence[str] | None
+) -> tuple[DataFrame, list[str], pa.Schema]:
+    """The columns to profile, renamed ``_0``, ``_1``...; their names; their Arrow schema.
+
+    PySpark's ``mapInArrow`` looks each column up by name, which fails for names
+    with dots or backticks: the columns travel under positional names instead.
+    """
     available = frame.columns
     names = _check_columns(available, columns, label="the Spark DataFrame")
-    if len(set(available)) != len(available):
-        duplicate = next(n for n in available if available.count(n) > 1)
-        if duplicate in names:
+    for name in names:
+        if available.count(name) > 1:
             raise InputError(
-                f"the Spark DataFrame has column '{duplicate}' more than once",
-                field=duplicate,
+                f"the Spark DataFrame has column '{name}' more than once",
+                field=name,
                 hint="Give each column its own name with alias() or withColumnRenamed()",
             )
-    if names != available:
-        frame = frame.select(*(_quoted(name) for name in names))
+    positional = [f"_{i}" for i in range(len(available))]
+    frame = frame.toDF(*positional).select(*(positional[available.index(n)] for n in names))
     fields = []
-    for field in frame.schema.fields:
+    for name, field in zip(names, frame.schema.fields, strict=True):
         arrow = _arrow_type(field.dataType)
         if arrow is None:
             raise InputError(
-                f"column '{field.name}' has type {field.dataType.simpleString()}, "
+                f"column '{name}' has type {field.dataType.simpleString()}, "
                 "which cannot be profiled",
-                field=field.name,
+                field=name,
                 hint="Profile numbers, strings, booleans, dates and times; leave this column "
                 "out with columns=[...]",
             )
-        fields.append(pa.field(field.name, arrow))
-    return frame, pa.schema(fields)
-
-
-def _quoted(name: str) -> str:
-    """``name`` as a Spark column reference, dots and backticks included."""
-    return "`" + name.replace("`", "``") + "`"
+        fields.append(pa.field(name, arrow))
+    return frame, names, pa.schema(fields)
 
 
 def _arrow_type(dtype: DataType) -> pa.DataType | None:
@@ -160,10 +159,10 @@ def _arrow_type(dtype: DataType) -> pa.DataType | None:
 
 
 def _profile_partition(
-    batches: Iterator[pa.RecordBatch], *, batch_size: int, settings: Settings
+    batches: Iterator[pa.RecordBatch], *, names: list[str], batch_size: int, settings: Settings
 ) -> Iterator[pa.RecordBatch]:
     """On an executor: the profile of one partition, as one row; nothing if it has no rows."""
-    chunks = _rechunked((_in_utc(batch) for batch in batches), batch_size)
+    chunks = _rechunked((_named(batch, names) for batch in batches), batch_size)
     first = next(chunks, None)
     if first is None:
         return
@@ -185,18 +184,15 @@ def _profile_batches(
     )
 
 
-def _in_utc(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """``batch`` with its zoned timestamps (in the session's time zone) in UTC: same instants."""
-    fields = batch.schema
-    zoned = [
-        i
-        for i, field in enumerate(fields)
-        if pa.types.is_timestamp(field.type) and field.type.tz not in (None, _UTC)
+def _named(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
+    """``batch`` under the columns' own names, zoned timestamps in UTC (the same instants)."""
+    arrays = [
+        column.cast(pa.timestamp(column.type.unit, tz=_UTC))
+        if pa.types.is_timestamp(column.type) and column.type.tz not in (None, _UTC)
+        else column
+        for column in batch.columns
     ]
-    for i in zoned:
-        utc = pa.field(fields[i].name, pa.timestamp(fields[i].type.unit, tz=_UTC))
-        batch = batch.set_column(i, utc, batch.column(i).cast(utc.type))
-    return batch
+    return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 def _rechunked(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:

@@ -34,6 +34,7 @@ __all__ = [
     "NumericSample",
     "Sample",
     "SampleLike",
+    "column_label",
     "profile_kind",
     "read_sample",
     "sample_name",
@@ -89,9 +90,9 @@ def read_sample(data: SampleLike, *, role: str, column: str) -> Sample:
         observed = observed_type(series.dtype, column=column)
     except InputError:
         raise InputError(
-            f"the {role} sample of column '{column}' has type {series.dtype}, "
+            f"the {role} sample{_of(column)} has type {series.dtype}, "
             "which drift tests cannot compare",
-            field=column,
+            field=column or None,
             hint="Compare numbers, dates and times, strings, categoricals or booleans",
         ) from None
     sample: Sample
@@ -113,7 +114,7 @@ def read_sample(data: SampleLike, *, role: str, column: str) -> Sample:
     else:  # a column of untyped nulls
         sample = NumericSample(np.empty(0, dtype=np.float64))
     if sample.size == 0:
-        raise InputError(f"the {role} sample of column '{column}' has no values", field=column)
+        raise InputError(f"the {role} sample{_of(column)} has no values", field=column or None)
     return sample
 
 
@@ -123,7 +124,16 @@ def profile_kind(profile: ColumnProfile, *, role: str, column: str) -> Kind:
         return "numeric"
     if isinstance(profile, CategoricalColumn) and profile.count:
         return "categorical"
-    raise InputError(f"the {role} profile of column '{column}' has no values", field=column)
+    raise InputError(f"the {role} profile{_of(column)} has no values", field=column or None)
+
+
+def column_label(column: str) -> str:
+    """``column 'name'`` in messages, or ``the column`` for an unnamed sample."""
+    return f"column '{column}'" if column else "the column"
+
+
+def _of(column: str) -> str:
+    return f" of column '{column}'" if column else ""
 
 
 def _series(data: SampleLike, *, role: str, column: str) -> pl.Series:
@@ -131,15 +141,15 @@ def _series(data: SampleLike, *, role: str, column: str) -> pl.Series:
         return data
     if isinstance(data, str | bytes) or not hasattr(data, "__len__"):
         raise InputError(
-            f"the {role} sample of column '{column}' must be a polars Series, a numpy array "
+            f"the {role} sample{_of(column)} must be a polars Series, a numpy array "
             f"or a sequence of values, got {type(data).__name__}",
-            field=column,
+            field=column or None,
         )
     try:
         return pl.Series(column, data)
     except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
         raise InputError(
-            f"the {role} sample of column '{column}' cannot be read as one column: {exc}",
-            field=column,
+            f"the {role} sample{_of(column)} cannot be read as one column: {exc}",
+            field=column or None,
             hint="Pass values of one type (numbers, strings, booleans, dates), None for missing",
         ) from exc

@@ -74,11 +74,8 @@ class Table:
 
     @property
     def exact(self) -> bool:
-        """True when every count is exact."""
-        return all(
-            np.array_equal(side.low, side.high) and np.array_equal(side.low, side.estimate)
-            for side in (self.reference, self.current)
-        )
+        """True when both sides' counts are exact (then no value is merged into *other*)."""
+        return not self.has_other
 
     @property
     def labelled(self) -> slice:

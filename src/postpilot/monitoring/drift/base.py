@@ -34,6 +34,7 @@ from postpilot.monitoring.drift._samples import (
     Kind,
     Sample,
     SampleLike,
+    column_label,
     profile_kind,
     read_sample,
     sample_name,
@@ -166,17 +167,17 @@ class DriftTest(ABC):
     def _check_kinds(self, reference: Kind, current: Kind, column: str) -> None:
         if reference != current:
             raise InputError(
-                f"column '{column}' is {reference} in the reference and {current} "
+                f"{column_label(column)} is {reference} in the reference and {current} "
                 "in the current data",
-                field=column,
+                field=column or None,
                 hint="Compare a column with the same column; cast one side to the other's type",
             )
         if reference not in self.kinds:
-            fitting = (key for key, test in DRIFT_TESTS.items() if reference in test.kinds)
+            fitting = sorted(key for key, test in DRIFT_TESTS.items() if reference in test.kinds)
             raise InputError(
                 f"the '{self.key}' drift test compares {' or '.join(sorted(self.kinds))} "
-                f"columns; column '{column}' is {reference}",
-                field=column,
+                f"columns; {column_label(column)} is {reference}",
+                field=column or None,
                 hint=f"Tests for {reference} columns: {', '.join(fitting)}",
             )
 
@@ -210,7 +211,7 @@ def _naming(column: str) -> Iterator[None]:
     except InputError as exc:
         if exc.field is not None:
             raise
-        raise InputError(exc.message, field=column, hint=exc.hint) from None
+        raise InputError(exc.message, field=column or None, hint=exc.hint) from None
 
 
 DRIFT_TESTS: dict[str, type[DriftTest]] = {}
@@ -235,5 +236,5 @@ def get_test(key: str) -> type[DriftTest]:
         raise InputError(
             f"unknown drift test {key!r}",
             field="test",
-            hint=f"Use one of: {', '.join(DRIFT_TESTS)}",
+            hint=f"Use one of: {', '.join(sorted(DRIFT_TESTS))}",
         ) from None
