@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from postpilot.monitoring.drift import _scipy
 from postpilot.monitoring.drift._binned import BinnedDriftTest
 from postpilot.monitoring.drift._samples import Floats
@@ -42,6 +44,13 @@ class JensenShannon(BinnedDriftTest):
     @staticmethod
     def terms(reference: Floats, current: Floats) -> Floats:
         middle = (reference + current) / 2.0
+        # Halving the smallest subnormal share underflows to 0, and rel_entr(x, 0) is inf:
+        # keep such a middle at the larger share (a difference far below any real share).
+        middle = np.where(
+            (middle == 0) & (np.maximum(reference, current) > 0),
+            np.maximum(reference, current),
+            middle,
+        )
         half: Floats = (_scipy.rel_entr(reference, middle) + _scipy.rel_entr(current, middle)) / 2
         return half
 
