@@ -14,12 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner, Result
 
 from postpilot import Registry
 from postpilot.cli import app
 from tests.helpers import Run
+
+# CI runs the property tests with a fixed seed, so a red run is reproducible.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PG_URL = os.environ.get("POSTPILOT_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 ACTOR = "tester@example.com"

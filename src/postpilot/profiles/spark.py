@@ -1,6 +1,6 @@
 """Profile a Spark DataFrame where its data lives, then merge the parts on the driver.
 
-``profile(spark_df)`` runs one Spark job. On the executors, ``mapInArrow`` hands
+``profile(spark_df)`` reads the data once. On the executors, ``mapInArrow`` hands
 each partition's Arrow record batches to the local engine (``profile()`` on a
 ``pyarrow.RecordBatchReader``, re-chunked to ``batch_size`` rows), and the
 partition's profile comes back as one row of one binary column
@@ -35,9 +35,11 @@ rows gives the profile of an empty table with its columns and types.
 
 The executors import postpilot, so it must be installed there (the same
 version as on the driver), with PySpark's own needs for ``mapInArrow``
-(pyarrow and pandas). The driver holds one partial profile per partition
-(a few KiB per column) while it merges them; that is what
-``spark.driver.maxResultSize`` has to allow.
+(pyarrow and pandas). The driver receives one partial profile per non-empty
+partition, about 9 KiB per numeric column at the default sketch sizes, and
+``spark.driver.maxResultSize`` (1 GiB by default) has to allow their sum: for
+many thousands of partitions and wide tables, raise it or profile
+``df.coalesce(n)``.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def profile_spark(
         raise InputError(
             f"cannot profile a {kind.__module__}.{kind.__qualname__}",
             field="data",
-            hint="Pass a pyspark.sql.DataFrame (of a pandas-on-Spark DataFrame, its .to_spark())",
+            hint="Pass a pyspark.sql.DataFrame; for a pandas-on-Spark DataFrame, its .to_spark()",
         )
     try:
         selected, names, schema = _select(data, columns)
