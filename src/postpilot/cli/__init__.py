@@ -16,7 +16,7 @@ from postpilot import __version__
 from postpilot.cli._base import app_group, command, console, registry
 from postpilot.cli.audit import audit_app
 from postpilot.cli.contracts import contract_app
-from postpilot.cli.models import CardFormat, model_app, model_card
+from postpilot.cli.models import model_app, model_card
 from postpilot.cli.monitoring import drift
 from postpilot.cli.people import person_app, team_app
 from postpilot.cli.products import product_app, role_app, source_app
@@ -53,22 +53,9 @@ def init() -> None:
     console.print(f"store ready: {reg.store.engine.url.render_as_string(hide_password=True)}")
 
 
-@command(app, "card")
-def card(
-    slug: Annotated[str, typer.Argument(help="The product.")],
-    version: Annotated[
-        int | None, typer.Option("--version", help="Model version (default: the newest).")
-    ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Model name.")] = None,
-    fmt: Annotated[CardFormat, typer.Option("--format", "-f", help="md or html.")] = CardFormat.md,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file.")
-    ] = None,
-) -> None:
-    """The model card of a product's model version (same as `model card`)."""
-    model_card(slug, version=version, model=model, fmt=fmt, output=output)
-
-
+command(app, "card", help="The model card of a product's model version (same as `model card`).")(
+    model_card
+)
 command(app, "drift")(drift)
 
 

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from postpilot.contracts.infer import QUANTILES
 from postpilot.contracts.model import NUMERIC_TYPES, ColumnSpec
 from postpilot.contracts.units import detect_unit_change
 from postpilot.profiles import CategoricalColumn, NumericColumn, TemporalColumn
@@ -24,17 +25,6 @@ from postpilot.profiles.column import ColumnProfile
 __all__ = ["THRESHOLD", "Rename", "match_renames", "name_similarity"]
 
 THRESHOLD = 0.6
-_PROBES = {
-    "p01": 0.01,
-    "p05": 0.05,
-    "p10": 0.1,
-    "p25": 0.25,
-    "p50": 0.5,
-    "p75": 0.75,
-    "p90": 0.9,
-    "p95": 0.95,
-    "p99": 0.99,
-}
 _TOKEN = re.compile(r"[a-z]+|\d+")
 _ABBREVIATIONS = {
     "amt": "amount",
@@ -84,7 +74,7 @@ def _numeric_similarity(spec: ColumnSpec, col: NumericColumn) -> tuple[float, fl
         factor = change.factor
     scale = factor or 1.0
     distance = 0.0
-    for key, p in _PROBES.items():
+    for key, p in QUANTILES.items():
         ref = quantiles.get(key)
         if ref is None:
             continue
