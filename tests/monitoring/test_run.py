@@ -129,3 +129,16 @@ def test_overrides_per_column() -> None:
     assert by_column["c0"].test == "chi2"
     assert by_column["f1"].threshold == 10.0
     assert not by_column["f1"].drifted
+
+
+def test_columns_left_out_are_named_with_the_reason() -> None:
+    import polars as pl
+
+    reference = frame(3_000, 1).with_columns(pl.lit("a").alias("only_ref"))
+    current = frame(3_000, 2).with_columns(pl.col("f2").cast(pl.String))
+    report = run_drift(reference, current, DriftOptions(timestamp="ts", multivariate=False))
+    skipped = report.settings["skipped_columns"]
+    assert skipped["only_ref"] == "only in the reference"
+    assert skipped["f2"] == "float in the reference but string in the current data"
+    assert skipped["ts"] == "the timestamp column"
+    assert "f2" not in report.columns

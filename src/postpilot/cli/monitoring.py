@@ -201,3 +201,5 @@ def _print(report: object) -> None:
             f"{hits}/{len(results)}",
         )
     console.print(detail)
+    for name, reason in report.settings.get("skipped_columns", {}).items():
+        console.print(f"[yellow]not compared:[/] {name} ({reason})")

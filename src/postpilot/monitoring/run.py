@@ -139,7 +139,7 @@ def run_drift(
     )
     ref_profile = _merge(ref_chunks)
     cur_profile = _merge(cur_chunks)
-    columns = _columns(ref_profile, cur_profile, options)
+    columns, skipped = _columns(ref_profile, cur_profile, options)
     for sampler in (ref_sampler, cur_sampler):
         sampler.columns = columns
     typical = int(statistics.median(c.profile.rows for c in cur_chunks)) if cur_chunks else 0
@@ -180,7 +180,7 @@ def run_drift(
     return DriftReport(
         chunks=chunk_results(cur_chunks, 1, mv_cur, "analysis"),
         reference_chunks=chunk_results(ref_chunks, 0, mv_ref, "reference") if banded else [],
-        settings=options.settings(),
+        settings={**options.settings(), "skipped_columns": skipped},
         reference_rows=ref_profile.rows,
         columns=columns,
         profiles=(ref_profile, cur_profile),
@@ -211,7 +211,9 @@ def _drift(test: DriftTest, ref_col: ColumnProfile, chunk: ChunkProfile, name: s
     )
 
 
-def _columns(ref: Profile, cur: Profile, options: DriftOptions) -> list[str]:
+def _columns(ref: Profile, cur: Profile, options: DriftOptions) -> tuple[list[str], dict[str, str]]:
+    """The columns to compare, and every other column with the reason it is left out."""
+    skipped: dict[str, str] = {}
     if options.columns:
         for name in options.columns:
             for label, prof in (("reference", ref), ("current", cur)):
@@ -220,14 +222,23 @@ def _columns(ref: Profile, cur: Profile, options: DriftOptions) -> list[str]:
         names = list(options.columns)
     else:
         names = [n for n in ref.columns if n in cur]
-    skip = {options.timestamp} if options.timestamp else set()
-    return [
-        n
-        for n in names
-        if n not in skip
-        and _kind(ref.column(n)) is not None
-        and _kind(ref.column(n)) == _kind(cur.column(n))
-    ]
+        skipped.update({n: "only in the reference" for n in ref.columns if n not in cur})
+        skipped.update({n: "only in the current data" for n in cur.columns if n not in ref})
+    chosen = []
+    for n in names:
+        ref_kind, cur_kind = _kind(ref.column(n)), _kind(cur.column(n))
+        if n == options.timestamp:
+            skipped[n] = "the timestamp column"
+        elif ref_kind is None:
+            skipped[n] = f"{ref.column(n).type} columns have no drift test"
+        elif ref_kind != cur_kind:
+            skipped[n] = (
+                f"{ref.column(n).type} in the reference but "
+                f"{cur.column(n).type} in the current data"
+            )
+        else:
+            chosen.append(n)
+    return chosen, skipped
 
 
 def _band_upper(values: list[float]) -> float | None:
