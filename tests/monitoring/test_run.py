@@ -53,6 +53,10 @@ def test_drift_in_later_chunks_only(tmp_path: Path) -> None:
         DriftOptions(chunk_size=10_000, multivariate=False),
     )
     flagged = [chunk.drifted_columns for chunk in report.chunks]
+    assert [(c.start, c.end, c.rows) for c in report.chunks[:2]] == [
+        (0, 9_999, 10_000),
+        (10_000, 19_999, 10_000),
+    ]
     assert flagged[:2] == [[], []]
     assert all(set(DRIFTED) <= set(f) for f in flagged[2:])
 

@@ -8,7 +8,7 @@ sees every part too (the multivariate detector uses it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,9 +16,10 @@ import polars as pl
 from postpilot.monitoring.chunking import Chunk, Chunker
 from postpilot.profiles import Profile
 from postpilot.profiles.accumulator import ColumnAccumulator, Settings
+from postpilot.profiles.prefetch import prefetched
 from postpilot.profiles.profiler import DEFAULT_BATCH_SIZE
 from postpilot.profiles.readers import Restart, Source, open_source
-from postpilot.profiles.summary import summarize
+from postpilot.profiles.summary import ColumnBatch, summarize
 
 __all__ = ["ChunkProfile", "profile_chunks"]
 
@@ -63,24 +64,30 @@ def profile_chunks(
 
 def _run(source: Source, chunker: Chunker, observe: Observer | None) -> list[ChunkProfile]:
     chunks: dict[str, _Open] = {}
-    offset = 0
+
+    def parts() -> Iterator[tuple[str, pl.DataFrame, dict[str, ColumnBatch], int]]:
+        # Runs on the read-ahead thread: read, split and summarise the next batch while
+        # the main thread folds the previous one into its chunk's sketches.
+        offset = 0
+        for frame in source.batches:
+            for key, part in chunker.split(frame, offset):
+                yield key, part, summarize(part), offset
+            offset += frame.height
+
     names: list[str] | None = source.names
-    for frame in source.batches:
-        if names is None:
-            names = list(frame.columns)
-        for key, part in chunker.split(frame, offset):
+    with prefetched(parts()) as ready:
+        for key, part, summaries, offset in ready:
+            if names is None:
+                names = list(part.columns)
             state = chunks.get(key)
             if state is None:
-                state = chunks[key] = _Open(
-                    [ColumnAccumulator(n, SETTINGS) for n in names], 0, offset
-                )
-            summaries = summarize(part)
+                accumulators = [ColumnAccumulator(n, SETTINGS) for n in names]
+                state = chunks[key] = _Open(accumulators, 0, offset)
             for accumulator in state.accumulators:
                 accumulator.update(summaries[accumulator.name])
             state.rows += part.height
             if observe is not None:
                 observe(key, part)
-        offset += frame.height
     out = []
     for key, state in chunks.items():
         profile = Profile(state.rows, [a.finish() for a in state.accumulators])

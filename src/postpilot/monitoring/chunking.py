@@ -66,6 +66,10 @@ class SizeChunker(Chunker):
         index = pl.int_range(offset, offset + frame.height, eager=True)
         return (index // self.size).cast(pl.Int64)
 
+    def describe(self, key: str, rows: int, first_row: int) -> Chunk:
+        start = int(key) * self.size  # rows are numbered from 0 in reading order
+        return Chunk(key=key, start=start, end=start + rows - 1, rows=rows)
+
 
 class CountChunker(SizeChunker):
     """``count`` chunks of (nearly) equal size over ``total_rows`` rows."""
