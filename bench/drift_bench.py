@@ -52,11 +52,9 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -64,20 +62,19 @@ from pathlib import Path
 from typing import Any
 
 # profile_bench.py only needs the standard library at import time, in any venv.
+import profile_bench
 from profile_bench import (
     CATEGORICALS,
     CHUNK_ROWS,
     FLOATS,
     INTS,
     Run,
-    cpu_jiffies,
     existing_stamp,
     fmt_mib,
     fmt_s,
     generate_chunk,
     log,
     machine,
-    parse_time_v,
     versions_of,
 )
 
@@ -412,49 +409,12 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- measuring a subprocess (as profile_bench.measure, running this script) ----------------
+# --- measuring a subprocess ---------------------------------------------------------------
 
 
 def measure(python: str, worker_args: list[str], env: dict[str, str], timeout: float) -> Run:
-    """Run this script as a worker in ``python`` under ``/usr/bin/time -v``."""
-    time_bin = shutil.which("time", path="/usr/bin:/bin")
-    with tempfile.TemporaryDirectory(prefix="drift-bench-") as tmp:
-        out_file, time_file = Path(tmp, "out.json"), Path(tmp, "time.txt")
-        command = [python, str(Path(__file__).resolve()), "--out", str(out_file), *worker_args]
-        if time_bin:
-            command = [time_bin, "-v", "-o", str(time_file), *command]
-        busy0, total0 = cpu_jiffies()
-        start = time.perf_counter()
-        with open(Path(tmp, "stderr.txt"), "w+", encoding="utf-8") as stderr:
-            proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-            deadline = start + timeout
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() > deadline:
-                    proc.kill()
-                    _, status, usage = os.wait4(proc.pid, 0)
-                    break
-                time.sleep(0.05)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            wall = time.perf_counter() - start
-            stderr.seek(0)
-            err = stderr.read()
-        busy1, total1 = cpu_jiffies()
-        if time_bin and time_file.exists():
-            rss, cpu = parse_time_v(time_file.read_text(encoding="utf-8"))
-        else:
-            rss, cpu = usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
-        ncpu = os.cpu_count() or 1
-        busy_s = (busy1 - busy0) / max(total1 - total0, 1) * ncpu * wall
-        other = max(busy_s - cpu, 0.0) / wall if wall else 0.0
-        if proc.returncode != 0 or not out_file.exists():
-            lines = [line.strip() for line in err.splitlines() if line.strip()]
-            why = "timed out" if wall >= timeout else f"exit code {proc.returncode}"
-            tail = " / ".join(lines[-2:])[-300:] if lines else "no error output"
-            return Run(False, wall, rss, cpu, other, error=f"{why}: {tail}")
-        return Run(True, wall, rss, cpu, other, json.loads(out_file.read_text(encoding="utf-8")))
+    """Run this script as a worker, measured as profile_bench measures its own."""
+    return profile_bench.measure(python, worker_args, env, timeout, script=Path(__file__).resolve())
 
 
 # --- the benchmark ---------------------------------------------------------------------------

@@ -331,17 +331,24 @@ def parse_time_v(text: str) -> tuple[int, float]:
     return (int(rss.group(1)) * 1024 if rss else 0), cpu
 
 
-def measure(python: str, worker_args: list[str], env: dict[str, str], timeout: float) -> Run:
-    """Run this script as a worker in ``python`` under ``/usr/bin/time -v``.
+def measure(
+    python: str,
+    worker_args: list[str],
+    env: dict[str, str],
+    timeout: float,
+    script: Path | None = None,
+) -> Run:
+    """Run ``script`` (default: this one) as a worker in ``python`` under ``/usr/bin/time -v``.
 
     GNU time is a small process, so the peak RSS it reports is the worker's alone
     (``ru_maxrss`` of a child started from a large parent can include the parent's pages
     at exec). Without GNU time, ``os.wait4`` of the child is used.
     """
     time_bin = shutil.which("time", path="/usr/bin:/bin")
-    with tempfile.TemporaryDirectory(prefix="profile-bench-") as tmp:
+    worker = script or Path(__file__).resolve()
+    with tempfile.TemporaryDirectory(prefix=f"{worker.stem}-") as tmp:
         out_file, time_file = Path(tmp, "out.json"), Path(tmp, "time.txt")
-        command = [python, str(Path(__file__).resolve()), "--out", str(out_file), *worker_args]
+        command = [python, str(worker), "--out", str(out_file), *worker_args]
         if time_bin:
             command = [time_bin, "-v", "-o", str(time_file), *command]
         busy0, total0 = cpu_jiffies()
