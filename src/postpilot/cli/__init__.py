@@ -16,9 +16,11 @@ from postpilot import __version__
 from postpilot.cli._base import app_group, command, console, registry
 from postpilot.cli.audit import audit_app
 from postpilot.cli.contracts import contract_app
+from postpilot.cli.labels import labels_app
 from postpilot.cli.models import model_app, model_card
-from postpilot.cli.monitoring import drift
+from postpilot.cli.monitoring import drift, drift_history
 from postpilot.cli.people import person_app, team_app
+from postpilot.cli.performance import estimate
 from postpilot.cli.products import product_app, role_app, source_app
 from postpilot.demo import demo_in_tempdir, run_demo
 from postpilot.errors import InputError
@@ -41,6 +43,7 @@ for sub in (
     source_app,
     model_app,
     contract_app,
+    labels_app,
     audit_app,
 ):
     app.add_typer(sub)
@@ -57,6 +60,8 @@ command(app, "card", help="The model card of a product's model version (same as 
     model_card
 )
 command(app, "drift")(drift)
+command(app, "drift-history")(drift_history)
+command(app, "estimate")(estimate)
 
 
 @command(app, "version")

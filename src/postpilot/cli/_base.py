@@ -43,6 +43,9 @@ def _width() -> int | None:
 
 
 console = Console(highlight=False, soft_wrap=False, width=_width())
+notes = Console(stderr=True, highlight=False, soft_wrap=False, width=_width())
+"""For remarks beside a command's output (``stored as run #3``): stderr, so JSON on
+stdout stays parseable."""
 
 
 class Format(StrEnum):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from postpilot.cli._base import EXIT_FOUND, console, emit_json, registry
+from postpilot.cli._base import EXIT_FOUND, console, emit_json, notes, registry
 from postpilot.errors import InputError
 
-__all__ = ["drift"]
+__all__ = ["drift", "drift_history"]
 
 
 class ReportFormat(StrEnum):
@@ -126,7 +126,52 @@ def drift(
             result=report.to_dict(),
             chunks=stored_chunks(report),
         )
-        console.print(f"stored as monitoring run #{run.id} of {product}", style="dim")
+        notes.print(f"stored as monitoring run #{run.id} of {product}", style="dim")
+    _report_out(report, fmt, output, f"Drift: {Path(current).name} vs {Path(reference).name}")
+
+
+def drift_history(
+    product: Annotated[str, typer.Option("--product", help="The product whose runs to use.")],
+    tests: Annotated[
+        list[str] | None,
+        typer.Option("--test", help="COLUMN=TEST to recompute with another test."),
+    ] = None,
+    thresholds: Annotated[
+        list[str] | None, typer.Option("--threshold", help="COLUMN=VALUE to override a threshold.")
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="table, json or html.")
+    ] = ReportFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+) -> None:
+    """Drift over every stored run of a product, recomputed from the stored profiles.
+
+    No raw data is read: each chunk's stored profile is compared with the latest
+    run's reference profile (bands from its stored reference chunks). Use it to see
+    the history at once, or to re-test it with another test or threshold. The
+    multivariate detector needs rows and is not recomputed. Exit 0 when nothing
+    drifted, 1 when something did, 2 for unusable input.
+    """
+    from postpilot.monitoring.run import DriftOptions, drift_from_profiles
+    from postpilot.monitoring.store import load_history
+
+    history = load_history(registry(), product)
+    report = drift_from_profiles(
+        history.reference,
+        history.chunks,
+        DriftOptions(
+            tests=_pairs(tests, "tests", numeric=False),
+            thresholds={k: float(v) for k, v in _pairs(thresholds, "thresholds", True).items()},
+            multivariate=False,
+        ),
+        reference_chunks=history.reference_chunks,
+    )
+    _report_out(report, fmt, output, f"Drift history of {product}")
+
+
+def _report_out(report: Any, fmt: ReportFormat, output: Path | None, title: str) -> None:
     if fmt is ReportFormat.json:
         text = None
         if output is None:
@@ -136,7 +181,7 @@ def drift(
 
             text = json.dumps(report.to_dict(), indent=2, default=str)
     elif fmt is ReportFormat.html:
-        text = report.to_html(f"Drift: {Path(current).name} vs {Path(reference).name}")
+        text = report.to_html(title)
         if output is None:
             typer.echo(text, nl=False)
     else:

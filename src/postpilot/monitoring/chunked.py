@@ -24,7 +24,12 @@ from postpilot.profiles.summary import ColumnBatch, summarize
 __all__ = ["ChunkProfile", "profile_chunks"]
 
 Observer = Callable[[str, pl.DataFrame], None]
-SETTINGS = Settings(kll_k=200, hll_lg_k=12, frequent_lg_size=10, max_exact_values=1_000)
+# kll_k=1000, not the profiler's 200: the normalised Wasserstein distance (the default
+# test for large numeric columns) is computed from these sketches, and on heavy-tailed
+# columns the tail quantiles of a k=200 sketch moved it by up to 0.17 (the threshold is
+# 0.1). At k=1000 the error stayed under 0.01 on lognormal columns at 1M rows, for about
+# 28 KiB per numeric column per chunk instead of 9 KiB and no measurable loss of speed.
+SETTINGS = Settings(kll_k=1000, hll_lg_k=12, frequent_lg_size=10, max_exact_values=1_000)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, Tempor
 if TYPE_CHECKING:
     from postpilot.monitoring.results import ColumnDrift, DriftReport
 
-__all__ = ["render_html"]
+__all__ = ["page", "render_html"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,sans-serif;color:#1b1f24;max-width:72rem;
@@ -43,8 +43,19 @@ def _severity(result: ColumnDrift) -> float:
     return result.statistic / result.threshold if result.threshold else 0.0
 
 
-def render_html(report: DriftReport, title: str = "Drift report") -> str:
-    parts = [f"<h1>{_esc(title)}</h1>", _summary(report)]
+def page(title: str, body: str) -> str:
+    """A whole self-contained HTML document around ``body``."""
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>{body}"
+        "</body></html>\n"
+    )
+
+
+def render_html(report: DriftReport, title: str = "Drift report", *, performance: str = "") -> str:
+    """The drift report; ``performance`` is an HTML section placed after the summary
+    (see ``postpilot.performance.html.section``)."""
+    parts = [f"<h1>{_esc(title)}</h1>", _summary(report), performance]
     if report.chunks and report.chunks[0].multivariate is not None:
         parts.append("<h2>Multivariate drift (PCA reconstruction error)</h2>")
         parts.append(_multivariate_chart(report))
@@ -59,12 +70,7 @@ def render_html(report: DriftReport, title: str = "Drift report") -> str:
             parts.append(_distribution(profiles[0], profiles[1], name))
         parts.append(_metric_chart(report, name))
         parts.append("</div>")
-    body = "".join(parts)
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>{body}"
-        "</body></html>\n"
-    )
+    return page(title, "".join(parts))
 
 
 def _summary(report: DriftReport) -> str:
@@ -176,11 +182,20 @@ def _line(
     alerts: list[bool],
     width: int = 420,
     height: int = 160,
+    *,
+    second: list[float | None] | None = None,
+    guides: tuple[float | None, ...] = (),
+    legend: str = "(dashed: threshold / band)",
+    floor_at_zero: bool = True,
 ) -> str:
-    finite = [v for v in values if v == v] + [v for v in highs + lows if v is not None]
+    """A line per chunk with its band (dashed), an optional second line (orange) and
+    horizontal guides (red, dashed)."""
+    extra = [v for v in (second or []) if v is not None and v == v]
+    extra += [g for g in guides if g is not None]
+    finite = [v for v in values if v == v] + [v for v in highs + lows if v is not None] + extra
     if not finite:
         return ""
-    top, bottom = max(finite), min(0.0, min(finite))
+    top, bottom = max(finite), (min(0.0, min(finite)) if floor_at_zero else min(finite))
     span = (top - bottom) or 1.0
     n = len(values)
 
@@ -200,6 +215,19 @@ def _line(
         f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in enumerate(values) if v == v)
     )
     out.append(f"<polyline points='{path}' fill='none' stroke='{_REF}' stroke-width='2'/>")
+    if second is not None:
+        path = " ".join(
+            f"{x:.1f},{y:.1f}"
+            for x, y in (xy(i, v) for i, v in enumerate(second) if v is not None and v == v)
+        )
+        out.append(f"<polyline points='{path}' fill='none' stroke='{_CUR}' stroke-width='2'/>")
+    for guide in guides:
+        if guide is not None:
+            _, y = xy(0, guide)
+            out.append(
+                f"<line x1='40' x2='{width - 20}' y1='{y:.1f}' y2='{y:.1f}' "
+                f"stroke='{_ALERT}' stroke-dasharray='6 3'/>"
+            )
     for i, (v, alert) in enumerate(zip(values, alerts, strict=True)):
         if v == v:
             x, y = xy(i, v)
@@ -208,7 +236,7 @@ def _line(
     out.append(
         f"<text x='2' y='14'>{top:.3g}</text><text x='2' y='{height + 10}'>"
         f"{bottom:.3g}</text><text x='40' y='{height + 26}'>chunks →  "
-        "(dashed: threshold / band)</text></svg>"
+        f"{legend}</text></svg>"
     )
     return "".join(out)
 

@@ -78,11 +78,21 @@ class DriftReport:
     """The merged reference and current profiles, for the HTML report (not serialised)."""
     chunk_profiles: list[Profile] = field(default_factory=list, repr=False, compare=False)
     """Each analysis chunk's profile, in chunk order (stored with ``--product``)."""
+    reference_chunk_profiles: list[Profile] = field(default_factory=list, repr=False, compare=False)
+    """Each reference chunk's profile when bands were used (stored too: the bands'
+    source when drift is recomputed from the store)."""
 
-    def to_html(self, title: str = "Drift report") -> str:
+    def to_html(self, title: str = "Drift report", *, performance: Any = None) -> str:
+        """The self-contained HTML report; with ``performance`` (a PerformanceReport), its
+        estimated and realized metrics are a section of the same page."""
         from postpilot.monitoring.html import render_html
 
-        return render_html(self, title)
+        section = ""
+        if performance is not None:
+            from postpilot.performance.html import section as performance_section
+
+            section = performance_section(performance)
+        return render_html(self, title, performance=section)
 
     def _repr_html_(self) -> str:
         return self.to_html()

@@ -31,7 +31,7 @@ from postpilot.monitoring.results import ChunkDrift, ColumnDrift, DriftReport, M
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
 from postpilot.profiles.column import ColumnProfile
 
-__all__ = ["DriftOptions", "run_drift"]
+__all__ = ["DriftOptions", "drift_from_profiles", "run_drift"]
 
 _MIN_BAND_CHUNKS = 3
 _SIGMAS = 3.0
@@ -142,20 +142,10 @@ def run_drift(
     columns, skipped = _columns(ref_profile, cur_profile, options)
     for sampler in (ref_sampler, cur_sampler):
         sampler.columns = columns
-    typical = int(statistics.median(c.profile.rows for c in cur_chunks)) if cur_chunks else 0
     banded = ref_chunker is not None and len(ref_chunks) >= _MIN_BAND_CHUNKS
-
-    per_column: dict[str, tuple[list[ColumnDrift], list[ColumnDrift]]] = {}
-    for name in columns:
-        ref_col = ref_profile.column(name)
-        test = _test_for(name, ref_col, typical, options)
-
-        ref_results = [_drift(test, ref_col, c, name) for c in ref_chunks] if banded else []
-        upper = _band_upper([r.statistic for r in ref_results])
-        per_column[name] = (
-            ref_results,
-            [_apply_band(_drift(test, ref_col, c, name), upper) for c in cur_chunks],
-        )
+    per_column = _univariate(
+        ref_profile, columns, ref_chunks if banded else [], cur_chunks, options
+    )
 
     mv_ref: list[MultivariateDrift | None] = [None] * len(ref_chunks)
     mv_cur: list[MultivariateDrift | None] = [None] * len(cur_chunks)
@@ -185,6 +175,81 @@ def run_drift(
         columns=columns,
         profiles=(ref_profile, cur_profile),
         chunk_profiles=[c.profile for c in cur_chunks],
+        reference_chunk_profiles=[c.profile for c in ref_chunks] if banded else [],
+    )
+
+
+def _univariate(
+    ref_profile: Profile,
+    columns: list[str],
+    ref_chunks: Sequence[ChunkProfile],
+    cur_chunks: Sequence[ChunkProfile],
+    options: DriftOptions,
+) -> dict[str, tuple[list[ColumnDrift], list[ColumnDrift]]]:
+    """Per column: each reference chunk's result (the band's source; empty without
+    bands) and each current chunk's result, band applied."""
+    typical = int(statistics.median(c.profile.rows for c in cur_chunks)) if cur_chunks else 0
+    out: dict[str, tuple[list[ColumnDrift], list[ColumnDrift]]] = {}
+    for name in columns:
+        ref_col = ref_profile.column(name)
+        test = _test_for(name, ref_col, typical, options)
+        ref_results = [_drift(test, ref_col, c, name) for c in ref_chunks]
+        upper = _band_upper([r.statistic for r in ref_results])
+        out[name] = (
+            ref_results,
+            [_apply_band(_drift(test, ref_col, c, name), upper) for c in cur_chunks],
+        )
+    return out
+
+
+def drift_from_profiles(
+    reference: Profile,
+    chunks: Sequence[ChunkProfile],
+    options: DriftOptions | None = None,
+    *,
+    reference_chunks: Sequence[ChunkProfile] = (),
+) -> DriftReport:
+    """Per-column drift recomputed from stored profiles alone: no raw data is read, so
+    a year of daily chunks is re-tested (another test, another threshold) in seconds.
+    Bands come from ``reference_chunks`` when there are at least three. The
+    multivariate detector needs rows, so it is not part of a recomputation."""
+    options = options or DriftOptions()
+    if not chunks:
+        raise InputError("no stored chunks to recompute drift from", field="product")
+    columns, skipped = _columns(reference, _merge(list(chunks)), options)
+    banded = len(reference_chunks) >= _MIN_BAND_CHUNKS
+    per_column = _univariate(
+        reference, columns, reference_chunks if banded else [], chunks, options
+    )
+
+    def results(items: Sequence[ChunkProfile], index: int, period: str) -> list[ChunkDrift]:
+        return [
+            ChunkDrift(
+                c.chunk.key,
+                c.chunk.start,
+                c.chunk.end,
+                c.chunk.rows,
+                [per_column[n][index][i] for n in columns if per_column[n][index]],
+                None,
+                period,
+            )
+            for i, c in enumerate(items)
+        ]
+
+    return DriftReport(
+        chunks=results(chunks, 1, "analysis"),
+        reference_chunks=results(reference_chunks, 0, "reference") if banded else [],
+        settings={
+            **options.settings(),
+            "multivariate": False,
+            "skipped_columns": skipped,
+            "recomputed_from_profiles": True,
+        },
+        reference_rows=reference.rows,
+        columns=columns,
+        profiles=(reference, _merge(list(chunks))),
+        chunk_profiles=[c.profile for c in chunks],
+        reference_chunk_profiles=[c.profile for c in reference_chunks],
     )
 
 

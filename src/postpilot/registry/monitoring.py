@@ -83,7 +83,8 @@ def record_run(
             "reference": reference,
             "current": current,
             "alert": alert,
-            "flagged": result.get("drifted_columns", []),
+            "flagged": result.get("drifted_columns")
+            or [f"{a['chunk']}:{a['metric']}" for a in result.get("alerts", [])],
         },
     )
     return _entity(slug, row)

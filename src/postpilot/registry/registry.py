@@ -27,6 +27,7 @@ from postpilot.errors import NotFoundError
 from postpilot.registry import (
     audit,
     contracts,
+    labels,
     monitoring,
     people,
     products,
@@ -50,6 +51,7 @@ from postpilot.registry.entities import (
     Team,
     TrainingData,
 )
+from postpilot.registry.labels import LabelIngest
 from postpilot.registry.monitoring import MonitoringRun, StoredChunk
 from postpilot.registry.products import ProductSpec
 from postpilot.settings import Settings
@@ -351,6 +353,43 @@ class Registry:
     def monitoring_chunks(self, run_id: int) -> list[StoredChunk]:
         """The stored chunk profiles of one run."""
         return self._read(lambda tx: monitoring.run_chunks(tx, run_id))
+
+    # -- labels ---------------------------------------------------------------
+
+    def ingest_labels(
+        self, product: str, ids: Sequence[str], values: Sequence[object]
+    ) -> LabelIngest:
+        """Store the actual outcomes (labels) of a product's predictions, by prediction id.
+
+        ``values[i]`` is the label of prediction ``ids[i]``: an int, float, str or
+        bool (a label not known yet is simply not sent). An id sent before is
+        ``unchanged`` when its value is the same and ``updated`` (the new value
+        wins) when not, so ingesting in parts stores what ingesting at once does.
+        Ids must be unique within one call.
+
+        >>> reg = Registry("sqlite:///:memory:", actor="docs@example.com")
+        >>> _ = reg.create_product("churn")
+        >>> reg.ingest_labels("churn", ["p1", "p2"], [True, False])
+        LabelIngest(product='churn', received=2, new=2, updated=0, unchanged=0)
+        >>> reg.ingest_labels("churn", ["p2", "p3"], [True, 0.5])
+        LabelIngest(product='churn', received=2, new=1, updated=1, unchanged=0)
+        >>> reg.labels("churn")
+        {'p1': True, 'p2': True, 'p3': 0.5}
+        """
+        checked = labels.check(ids, values)  # before the write lock is taken
+        return self._write(lambda tx: labels.ingest(tx, product, checked))
+
+    def labels(self, product: str, ids: Sequence[str] | None = None) -> dict[str, object]:
+        """The labels of those prediction ids (all of the product's when None).
+
+        Ids without a label are left out; the result follows the order of ``ids``
+        (of prediction ids when ``ids`` is None).
+        """
+        return self._read(lambda tx: labels.get(tx, product, ids))
+
+    def label_count(self, product: str) -> int:
+        """How many predictions of the product have a label."""
+        return self._read(lambda tx: labels.count(tx, product))
 
     # -- audit ----------------------------------------------------------------
 

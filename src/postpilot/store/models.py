@@ -246,6 +246,26 @@ class ChunkProfileRow(Base):
     profile: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class LabelRow(Base):
+    """The actual outcome for one prediction of a product, joined to it by prediction id.
+
+    ``value`` is the label as JSON text, so ints, floats, strings and booleans
+    come back exactly as they were sent. The unique index on (product_id,
+    prediction_id) also serves lookups by product alone: a separate index on
+    product_id would only slow bulk ingests.
+    """
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("product_id", "prediction_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    prediction_id: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ingested_by: Mapped[str] = mapped_column(String(254))
+
+
 class AuditEventRow(Base):
     """One append-only, hash-chained audit event.
 

@@ -1,0 +1,1 @@
+"""Model performance: realized metrics, and estimates before labels arrive (CBPE, DLE)."""

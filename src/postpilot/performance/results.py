@@ -1,0 +1,143 @@
+"""The results of a performance run: per chunk, per metric, estimated and realized.
+
+``PerformanceReport.to_dict()`` is the public JSON shape of ``postpilot
+estimate --format json``::
+
+    {"chunks": [{"key", "start", "end", "rows", "labelled",
+                 "metrics": [{"metric", "estimated", "lower", "upper",
+                              "realized", "alert", ...}]}],
+     "alerts": [...], "thresholds": {...}, "reference_chunks": [...], "settings": {...}}
+
+``lower``/``upper`` are the confidence band of the estimate (3 sampling
+errors, from the reference); ``threshold_lower``/``threshold_upper`` the
+acceptable range; ``realized`` is null until the chunk has labels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from postpilot.monitoring.results import _plain
+
+__all__ = ["ChunkPerformance", "MetricResult", "PerformanceReport", "Threshold"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The acceptable range of a metric and where it came from (an SLA, or the
+    natural variation of the reference chunks)."""
+
+    lower: float | None
+    upper: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    metric: str
+    estimated: float | None
+    lower: float | None
+    upper: float | None
+    realized: float | None
+    alert: bool
+    sampling_error: float | None = None
+    threshold_lower: float | None = None
+    threshold_upper: float | None = None
+
+
+@dataclass(frozen=True)
+class ChunkPerformance:
+    key: str
+    start: Any
+    end: Any
+    rows: int
+    labelled: int
+    metrics: list[MetricResult]
+    period: str = "analysis"
+
+    @property
+    def alert(self) -> bool:
+        return any(m.alert for m in self.metrics)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+@dataclass
+class PerformanceReport:
+    problem: str
+    method: str
+    chunks: list[ChunkPerformance]
+    reference_chunks: list[ChunkPerformance]
+    thresholds: dict[str, Threshold]
+    settings: dict[str, Any] = field(default_factory=dict)
+    reference_rows: int = 0
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.thresholds)
+
+    @property
+    def alert(self) -> bool:
+        return any(c.alert for c in self.chunks)
+
+    @property
+    def alerts(self) -> list[dict[str, Any]]:
+        """One entry per (chunk, metric) that alerts, in chunk order."""
+        return [
+            {
+                "chunk": c.key,
+                "metric": m.metric,
+                "estimated": _finite(m.estimated),
+                "realized": _finite(m.realized),
+            }
+            for c in self.chunks
+            for m in c.metrics
+            if m.alert
+        ]
+
+    def series(self, metric: str, period: str = "analysis") -> list[tuple[str, MetricResult]]:
+        chunks = self.chunks if period == "analysis" else self.reference_chunks
+        return [(c.key, m) for c in chunks for m in c.metrics if m.metric == metric]
+
+    def to_dict(self) -> dict[str, Any]:
+        def chunk(c: ChunkPerformance) -> dict[str, Any]:
+            return {
+                "key": c.key,
+                "start": _plain(c.start),
+                "end": _plain(c.end),
+                "rows": c.rows,
+                "labelled": c.labelled,
+                "metrics": [
+                    {k: (_finite(v) if isinstance(v, float) else v) for k, v in asdict(m).items()}
+                    for m in c.metrics
+                ],
+            }
+
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "problem": self.problem,
+            "method": self.method,
+            "chunks": [chunk(c) for c in self.chunks],
+            "alerts": self.alerts,
+            "thresholds": {
+                k: {"lower": _finite(t.lower), "upper": _finite(t.upper), "source": t.source}
+                for k, t in self.thresholds.items()
+            },
+            "reference_rows": self.reference_rows,
+            "reference_chunks": [chunk(c) for c in self.reference_chunks],
+            "settings": self.settings,
+        }
+
+    def to_html(self, title: str = "Performance report") -> str:
+        from postpilot.performance.html import render_html
+
+        return render_html(self, title)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()

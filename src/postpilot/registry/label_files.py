@@ -1,0 +1,171 @@
+"""Read labels (prediction id, actual outcome) from a CSV or Parquet file, checking every row.
+
+Nothing is half-read: every problem (a missing column, an empty id or label, an
+id given twice) raises InputError naming the file and the column and line, so a
+caller can validate a whole file before it writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from postpilot.errors import InputError
+from postpilot.registry.labels import MAX_ID_LENGTH, describe_bad_id
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["FILE_SUFFIXES", "LabelFile", "read_label_file"]
+
+
+@dataclass(frozen=True)
+class LabelFile:
+    """The prediction ids and labels read from a CSV or Parquet file."""
+
+    ids: list[str]
+    values: list[object]
+
+
+FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """How a file's rows are named in messages: CSV lines (the header is line 1) or rows."""
+
+    word: str
+    first: int
+
+    def __call__(self, index: int) -> str:
+        return f"{self.word} {index + self.first}"
+
+    def pair(self, a: int, b: int) -> str:
+        return f"{self.word}s {a + self.first} and {b + self.first}"
+
+
+def read_label_file(path: str | Path, *, id_column: str, label_column: str) -> LabelFile:
+    """Read prediction ids and labels from a CSV or Parquet file, checking every row.
+
+    Ids are read as text (``007`` stays ``007``); labels keep the column's type
+    (int, float, bool or string). Any problem (a missing column, an empty id or
+    label, an id given twice) raises InputError naming the file and the column or
+    line: a CSV's header is line 1, so its first data row is line 2; Parquet rows
+    count from 1.
+    """
+    import polars as pl
+
+    path = Path(path)
+    name = path.name.lower()
+    if not name.endswith(FILE_SUFFIXES):
+        raise InputError(
+            f"cannot tell the format of {path} from its name",
+            hint=f"Name it with one of: {', '.join(FILE_SUFFIXES)}",
+        )
+    parquet = name.endswith((".parquet", ".pq"))
+    rows = _Rows("row", 1) if parquet else _Rows("line", 2)
+    with _reading(path):
+        if parquet:
+            available = list(pl.read_parquet_schema(path))
+        else:
+            available = pl.read_csv(path, n_rows=0).columns
+    for column in (id_column, label_column):
+        if column not in available:
+            raise InputError(
+                f"{path} has no column '{column}'",
+                hint=f"Columns: {', '.join(available) or '(none)'}",
+            )
+    if id_column == label_column:
+        raise InputError(f"the id and label columns are both '{id_column}'", field="label_column")
+    with _reading(path):
+        if parquet:
+            frame = pl.read_parquet(path, columns=[id_column, label_column])
+        else:
+            frame = pl.read_csv(
+                path,
+                columns=[id_column, label_column],
+                schema_overrides={id_column: pl.String},
+                infer_schema_length=None,
+            )
+    ids = _id_series(frame.get_column(id_column), path)
+    labels = _label_series(frame.get_column(label_column), path)
+    if ids.null_count():
+        raise InputError(
+            f"{path} {rows(_first(ids.is_null()))} has no prediction id in column '{id_column}'",
+            hint="Every label needs the id of its prediction",
+        )
+    if labels.null_count():
+        raise InputError(
+            f"{path} {rows(_first(labels.is_null()))} has no label in column '{label_column}'",
+            hint="Leave out predictions whose label is not known yet",
+        )
+    lengths = ids.str.len_chars()
+    bad = (lengths == 0) | (lengths > MAX_ID_LENGTH)
+    if bad.any():
+        row = _first(bad)
+        raise InputError(f"{path} {rows(row)}: {describe_bad_id(ids[row], f'in {id_column!r}')}")
+    if labels.dtype.is_float() and not labels.is_finite().all():
+        row = _first(~labels.is_finite())
+        raise InputError(
+            f"{path} {rows(row)} has the label {labels[row]} in column '{label_column}'",
+            hint="Labels must be finite numbers",
+        )
+    repeated = ~ids.is_first_distinct()
+    if repeated.any():  # name the first repeat, with where its id first appeared
+        second = _first(repeated)
+        first = _first(ids == ids[second])
+        raise InputError(
+            f"{path} has prediction id {ids[first]!r} on {rows.pair(first, second)}",
+            hint="Keep one row per prediction id",
+        )
+    return LabelFile(ids.to_list(), labels.to_list())
+
+
+def _id_series(series: pl.Series, path: Path) -> pl.Series:
+    import polars as pl
+
+    if series.dtype == pl.String:
+        return series
+    if series.dtype.is_integer() or isinstance(series.dtype, pl.Categorical | pl.Enum):
+        return series.cast(pl.String)
+    raise InputError(
+        f"{path}: the id column '{series.name}' holds {series.dtype} values",
+        hint="Prediction ids must be strings or integers",
+    )
+
+
+def _label_series(series: pl.Series, path: Path) -> pl.Series:
+    import polars as pl
+
+    if series.dtype.is_decimal():
+        return series.cast(pl.Float64)
+    if series.dtype in (pl.String, pl.Boolean) or series.dtype.is_numeric():
+        return series
+    if isinstance(series.dtype, pl.Categorical | pl.Enum):
+        return series.cast(pl.String)
+    raise InputError(
+        f"{path}: the label column '{series.name}' holds {series.dtype} values",
+        hint="Labels must be numbers, booleans or strings",
+    )
+
+
+def _first(mask: pl.Series) -> int:
+    return int(mask.arg_true()[0])
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn polars and OS errors while reading ``path`` into a one-line InputError."""
+    import polars as pl
+
+    if not path.is_file():
+        raise InputError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    try:
+        yield
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(exc).__name__
+        raise InputError(f"{path} cannot be read: {reason}") from exc
