@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -171,7 +172,17 @@ def drift_history(
     _report_out(report, fmt, output, f"Drift history of {product}")
 
 
-def _report_out(report: Any, fmt: ReportFormat, output: Path | None, title: str) -> None:
+def _report_out(
+    report: Any,
+    fmt: ReportFormat,
+    output: Path | None,
+    title: str,
+    *,
+    html: Callable[[], str] | None = None,
+    table: Callable[[Any], None] | None = None,
+) -> None:
+    """Print or write ``report`` as JSON, HTML (``html()``, else ``report.to_html``) or a
+    table; exit 1 when it alerts."""
     if fmt is ReportFormat.json:
         text = None
         if output is None:
@@ -181,12 +192,12 @@ def _report_out(report: Any, fmt: ReportFormat, output: Path | None, title: str)
 
             text = json.dumps(report.to_dict(), indent=2, default=str)
     elif fmt is ReportFormat.html:
-        text = report.to_html(title)
+        text = html() if html is not None else report.to_html(title)
         if output is None:
             typer.echo(text, nl=False)
     else:
         text = None
-        _print(report)
+        (table or _print)(report)
     if output is not None and text is not None:
         output.write_text(text, encoding="utf-8")
         console.print(f"wrote {output}")

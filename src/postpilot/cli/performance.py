@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from postpilot.cli._base import EXIT_FOUND, console, emit_json, notes, registry
-from postpilot.cli.monitoring import ReportFormat, _nothing, _pairs
+from postpilot.cli._base import console, notes, registry
+from postpilot.cli.monitoring import ReportFormat, _nothing, _pairs, _report_out
 from postpilot.errors import InputError
 
 __all__ = ["estimate"]
@@ -190,25 +189,13 @@ def estimate(
             chunks=[],
         )
         notes.print(f"stored as monitoring run #{run.id} of {product}", style="dim")
-    text: str | None = None
-    if fmt is ReportFormat.json:
-        if output is None:
-            emit_json(report.to_dict())
-        else:
-            text = json.dumps(report.to_dict(), indent=2, default=str)
-    elif fmt is ReportFormat.html:
+
+    def html() -> str:
         title = f"Monitoring: {Path(analysis).name} vs {Path(reference).name}"
-        text = _html(report, title, reference, analysis, options) if drift else None
-        text = text or report.to_html(f"Performance: {Path(analysis).name}")
-        if output is None:
-            typer.echo(text, nl=False)
-    else:
-        _print(report)
-    if output is not None and text is not None:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
-    if report.alert:
-        raise typer.Exit(EXIT_FOUND)
+        page = _html(report, title, reference, analysis, options) if drift else None
+        return page or report.to_html(f"Performance: {Path(analysis).name}")
+
+    _report_out(report, fmt, output, "", html=html, table=_print)
 
 
 def _html(report: Any, title: str, reference: str, analysis: str, options: Any) -> str | None:

@@ -9,7 +9,7 @@ chunk's profile.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -18,7 +18,15 @@ import polars as pl
 
 from postpilot.errors import InputError
 
-__all__ = ["PERIODS", "Chunk", "Chunker", "CountChunker", "PeriodChunker", "SizeChunker"]
+__all__ = [
+    "PERIODS",
+    "Chunk",
+    "Chunker",
+    "CountChunker",
+    "PeriodChunker",
+    "SizeChunker",
+    "chunker_pair",
+]
 
 Period = Literal["day", "week", "month"]
 PERIODS: dict[str, str] = {"day": "1d", "week": "1w", "month": "1mo"}
@@ -133,3 +141,41 @@ def _period_end(begin: date, period: str) -> date:
         return begin + timedelta(days=6)
     first_next = date(begin.year + begin.month // 12, begin.month % 12 + 1, 1)
     return first_next - timedelta(days=1)
+
+
+def chunker_pair(
+    *,
+    chunk_size: int | None,
+    chunk_number: int | None,
+    chunk_period: str | None,
+    timestamp: str | None,
+    rows: Callable[[], tuple[int, int]],
+) -> tuple[Chunker, Chunker] | None:
+    """The chunkers of the reference and of the current data, the same way for both;
+    None when no way to chunk was asked for. ``rows()`` (reference rows, current rows)
+    is called only when chunking by count needs them."""
+    chosen = [
+        name
+        for name, value in (
+            ("chunk_size", chunk_size),
+            ("chunk_number", chunk_number),
+            ("chunk_period", chunk_period),
+        )
+        if value is not None
+    ]
+    if len(chosen) > 1:
+        raise InputError(f"choose one way to chunk, got {', '.join(chosen)}", field=chosen[1])
+    if chunk_period is not None:
+        if not timestamp:
+            raise InputError(
+                "chunking by period needs the timestamp column",
+                field="timestamp",
+                hint="Pass --timestamp COLUMN",
+            )
+        return PeriodChunker(chunk_period, timestamp), PeriodChunker(chunk_period, timestamp)
+    if chunk_size is not None:
+        return SizeChunker(chunk_size), SizeChunker(chunk_size)
+    if chunk_number is not None:
+        reference_rows, current_rows = rows()
+        return CountChunker(chunk_number, reference_rows), CountChunker(chunk_number, current_rows)
+    return None

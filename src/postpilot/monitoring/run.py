@@ -24,7 +24,7 @@ from typing import Any
 
 from postpilot.errors import InputError
 from postpilot.monitoring.chunked import ChunkProfile, profile_chunks
-from postpilot.monitoring.chunking import Chunker, CountChunker, PeriodChunker, SizeChunker
+from postpilot.monitoring.chunking import Chunker, SizeChunker, chunker_pair
 from postpilot.monitoring.drift import DriftResult, DriftTest, default_test, get_test
 from postpilot.monitoring.multivariate import PCAReconstruction, RowSampler, band
 from postpilot.monitoring.results import ChunkDrift, ColumnDrift, DriftReport, MultivariateDrift
@@ -67,30 +67,14 @@ class DriftOptions:
 def _chunkers(
     options: DriftOptions, reference: object, current: object
 ) -> tuple[Chunker | None, Chunker]:
-    chosen = [
-        o for o in ("chunk_size", "chunk_number", "chunk_period") if getattr(options, o) is not None
-    ]
-    if len(chosen) > 1:
-        raise InputError(f"choose one way to chunk, got {', '.join(chosen)}", field=chosen[1])
-    if options.chunk_period is not None:
-        if not options.timestamp:
-            raise InputError(
-                "chunking by period needs the timestamp column",
-                field="timestamp",
-                hint="Pass --timestamp COLUMN",
-            )
-        return (
-            PeriodChunker(options.chunk_period, options.timestamp),
-            PeriodChunker(options.chunk_period, options.timestamp),
-        )
-    if options.chunk_size is not None:
-        return SizeChunker(options.chunk_size), SizeChunker(options.chunk_size)
-    if options.chunk_number is not None:
-        return (
-            CountChunker(options.chunk_number, _rows(reference)),
-            CountChunker(options.chunk_number, _rows(current)),
-        )
-    return None, SizeChunker(2**62)
+    pair = chunker_pair(
+        chunk_size=options.chunk_size,
+        chunk_number=options.chunk_number,
+        chunk_period=options.chunk_period,
+        timestamp=options.timestamp,
+        rows=lambda: (_rows(reference), _rows(current)),
+    )
+    return pair if pair is not None else (None, SizeChunker(2**62))
 
 
 def _rows(data: object) -> int:

@@ -37,7 +37,7 @@ import numpy.typing as npt
 import polars as pl
 
 from postpilot.errors import InputError
-from postpilot.monitoring.chunking import Chunker, CountChunker, PeriodChunker, SizeChunker
+from postpilot.monitoring.chunking import Chunker, SizeChunker, chunker_pair
 from postpilot.performance.cbpe import CBPE
 from postpilot.performance.dle import DLE
 from postpilot.performance.metrics import metric_info, realized_many
@@ -152,29 +152,17 @@ def _validate(options: PerformanceOptions) -> None:
 
 
 def _chunkers(options: PerformanceOptions, ref_rows: int, ana_rows: int) -> tuple[Chunker, Chunker]:
-    chosen = [
-        o for o in ("chunk_size", "chunk_number", "chunk_period") if getattr(options, o) is not None
-    ]
-    if len(chosen) > 1:
-        raise InputError(f"choose one way to chunk, got {', '.join(chosen)}", field=chosen[1])
-    if options.chunk_period is not None:
-        if not options.timestamp:
-            raise InputError(
-                "chunking by period needs the timestamp column",
-                field="timestamp",
-                hint="Pass --timestamp COLUMN",
-            )
-        return (
-            PeriodChunker(options.chunk_period, options.timestamp),
-            PeriodChunker(options.chunk_period, options.timestamp),
-        )
-    if options.chunk_number is not None:
-        return (
-            CountChunker(options.chunk_number, ref_rows),
-            CountChunker(options.chunk_number, ana_rows),
-        )
-    # Default: NannyML's default, ten chunks of the analysis data, reference chunked alike.
-    size = options.chunk_size or max(1, -(-ana_rows // 10))
+    pair = chunker_pair(
+        chunk_size=options.chunk_size,
+        chunk_number=options.chunk_number,
+        chunk_period=options.chunk_period,
+        timestamp=options.timestamp,
+        rows=lambda: (ref_rows, ana_rows),
+    )
+    if pair is not None:
+        return pair
+    # Default: NannyML's, ten chunks of the analysis data, the reference chunked alike.
+    size = max(1, -(-ana_rows // 10))
     return SizeChunker(size), SizeChunker(size)
 
 
