@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -162,7 +163,7 @@ def estimate(
         id_column=id_column,
     )
     reg = registry() if product else None
-    labels = None
+    labels: Callable[[list[str]], dict[str, object]] | None = None
     if reg is not None and product:
         sla = reg.product(product).sla  # an unknown product fails before the long part
         metric, floor = sla.quality_metric, sla.quality_threshold
@@ -170,7 +171,11 @@ def estimate(
             assert metric is not None
             options = dataclasses.replace(options, thresholds={**options.thresholds, metric: floor})
         if id_column:
-            labels = reg.labels(product)
+            store, slug = reg, product
+
+            def labels(ids: list[str]) -> dict[str, object]:
+                return store.labels(slug, ids)
+
     elif id_column:
         raise InputError(
             "--id-column joins labels ingested for a product; name it with --product",

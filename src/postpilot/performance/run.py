@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,8 @@ _SIGMAS = 3.0
 _MIN_REFERENCE_CHUNKS = 3
 _BOOTSTRAPS = 60
 _LABEL = "__postpilot_label__"
+
+Labels = Mapping[str, object] | Callable[[list[str]], Mapping[str, object]]
 
 
 @dataclass(frozen=True)
@@ -395,13 +397,14 @@ def estimate_performance(
     analysis: object,
     options: PerformanceOptions,
     *,
-    labels: Mapping[str, object] | None = None,
+    labels: Labels | None = None,
 ) -> PerformanceReport:
     """Estimate every metric per analysis chunk; fill in realized values where labels exist.
 
     ``labels`` maps prediction id (``options.id_column``) to label, for labels that
-    arrived after the predictions (they take precedence over a label column in the
-    analysis data).
+    arrived after the predictions; they take precedence over a label column in the
+    analysis data. It may also be a function from the analysis rows' ids to that
+    mapping, so that a store is asked only for the ids at hand.
     """
     _validate(options)
     needed = [c for c in (options.y_pred, *options.proba_columns) if c]
@@ -533,7 +536,7 @@ def _typed_labels(values: pl.Series, problem: str, label: str) -> pl.Series:
 
 
 def _with_labels(
-    frame: pl.DataFrame, options: PerformanceOptions, labels: Mapping[str, object] | None
+    frame: pl.DataFrame, options: PerformanceOptions, labels: Labels | None
 ) -> pl.DataFrame:
     """The analysis rows with their label in ``_LABEL`` (null where none is known yet).
     Labels ingested later (``labels``, by prediction id) win over a label column."""
@@ -542,9 +545,10 @@ def _with_labels(
         own = _typed_labels(frame.get_column(options.y_true), options.problem, "label")
     else:
         own = pl.Series(_LABEL, [None] * frame.height, dtype=dtype)
-    if labels and options.id_column is not None:
+    if labels is not None and options.id_column is not None:
         ids = frame.get_column(options.id_column).cast(pl.String).to_list()
-        texts = [_text(labels.get(i)) for i in ids]
+        known = labels(ids) if callable(labels) else labels
+        texts = [_text(known.get(i)) for i in ids]
         late = _typed_labels(pl.Series(_LABEL, texts, dtype=pl.String), options.problem, "label")
         if options.problem != "multiclass":
             late = late.cast(pl.Float64)
