@@ -229,3 +229,41 @@ def test_missing_pyspark_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
         profile(Row(a=1))
     assert info.value.package == "pyspark"
     assert info.value.extra == "spark"
+
+
+def test_daily_chunks_profiled_by_spark_give_drift_without_raw_data(spark: SparkSession) -> None:
+    """A table too big for one machine: Spark profiles each day, drift runs on the profiles."""
+    from postpilot.monitoring.chunked import ChunkProfile
+    from postpilot.monitoring.chunking import Chunk
+    from postpilot.monitoring.run import drift_from_profiles
+
+    rng = np.random.default_rng(7)
+    days = [f"2026-11-{d:02d}" for d in range(20, 25)]
+    rows = [
+        Row(day=day, amount=float(v), plan=str(p))
+        for day in days
+        for v, p in zip(
+            rng.normal(150.0 if day == days[-1] else 100.0, 15.0, 4000),
+            rng.choice(["basic", "pro"], 4000),
+            strict=True,
+        )
+    ]
+    table = spark.createDataFrame(rows).repartition(4)
+    reference = profile(
+        spark.createDataFrame(
+            [Row(amount=float(v), plan=str(p)) for v, p in zip(
+                rng.normal(100.0, 15.0, 8000), rng.choice(["basic", "pro"], 8000), strict=True
+            )]
+        ),
+        kll_k=1000,
+    )  # fmt: skip
+    chunks = [
+        ChunkProfile(
+            Chunk(key=day, start=day, end=day, rows=4000),
+            profile(table.filter(F.col("day") == day).drop("day"), kll_k=1000),
+        )
+        for day in days
+    ]
+    report = drift_from_profiles(reference, chunks)
+    assert report.drifted_columns == ["amount"]
+    assert [c.key for c in report.chunks if c.drifted_columns] == [days[-1]]
