@@ -742,6 +742,8 @@ def command_of(args: argparse.Namespace, rows: str) -> str:
         command += f" --peer-budget {args.peer_budget:g}"
     if args.timeout != DEFAULT_TIMEOUT:
         command += f" --timeout {args.timeout:g}"
+    if getattr(args, "memory_share", MEMORY_SHARE) != MEMORY_SHARE:
+        command += f" --memory-share {args.memory_share:g}"
     if getattr(args, "keep_previous", False):
         command += " --keep-previous"
     return command
