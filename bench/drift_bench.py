@@ -53,7 +53,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -920,15 +919,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"load average {start_load[0]:.2f}, {start_load[1]:.2f}, {start_load[2]:.2f}")
     sizes = bench(args)
     section = render(sizes, args, (start_load, list(os.getloadavg())))
-    if args.no_report:
-        print(section)
-        return 0
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(section, encoding="utf-8")
-    log(f"wrote {RESULTS}")
-    report = BENCH / "report.py"
-    if report.exists():
-        subprocess.run([sys.executable, str(report)], check=False)
+    profile_bench.publish(section, RESULTS, no_report=args.no_report)
     return 0
 
 

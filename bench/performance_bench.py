@@ -1207,15 +1207,7 @@ def main(argv: list[str] | None = None) -> int:
     items = bench(args)
     save_raw(items, args)
     section = render(items, args, (start_load, list(os.getloadavg())))
-    if args.no_report:
-        print(section)
-        return 0
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(section, encoding="utf-8")
-    log(f"wrote {RESULTS}")
-    report = BENCH / "report.py"
-    if report.exists():
-        subprocess.run([sys.executable, str(report)], check=False)
+    profile_bench.publish(section, RESULTS, no_report=args.no_report)
     return 0
 
 

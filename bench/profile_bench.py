@@ -407,6 +407,20 @@ class Size:
         return statistics.median(r.out[key] for r in runs) if runs else None
 
 
+def publish(section: str, results: Path, *, no_report: bool) -> None:
+    """Print the section (``--no-report``), or write it to ``results`` and rebuild
+    bench/RESULTS.md from every results file."""
+    if no_report:
+        print(section)
+        return
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(section, encoding="utf-8")
+    log(f"wrote {results}")
+    report = BENCH / "report.py"
+    if report.exists():
+        subprocess.run([sys.executable, str(report)], check=False)
+
+
 def log(message: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
@@ -856,15 +870,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = bench(args)
     save_raw(sizes, args)
     section = render(sizes, args, (start_load, list(os.getloadavg())))
-    if args.no_report:
-        print(section)
-        return 0
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(section, encoding="utf-8")
-    log(f"wrote {RESULTS}")
-    report = BENCH / "report.py"
-    if report.exists():
-        subprocess.run([sys.executable, str(report)], check=False)
+    publish(section, RESULTS, no_report=args.no_report)
     return 0
 
 

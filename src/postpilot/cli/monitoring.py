@@ -22,6 +22,20 @@ class ReportFormat(StrEnum):
     html = "html"
 
 
+# Options shared by the monitoring commands (drift, drift-history, estimate).
+ChunkSize = Annotated[int | None, typer.Option("--chunk-size", help="Chunks of N rows.")]
+ChunkPeriod = Annotated[
+    str | None, typer.Option("--chunk-period", help="day, week or month (needs --timestamp).")
+]
+Timestamp = Annotated[
+    str | None, typer.Option("--timestamp", help="Timestamp column for --chunk-period.")
+]
+FormatOption = Annotated[ReportFormat, typer.Option("--format", "-f", help="table, json or html.")]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+]
+
+
 def _pairs(items: list[str] | None, option: str, numeric: bool) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
@@ -53,18 +67,12 @@ def drift(
             help="Columns to compare (repeat, or comma-separated; default: all shared ones).",
         ),
     ] = None,
-    chunk_size: Annotated[
-        int | None, typer.Option("--chunk-size", help="Chunks of N rows.")
-    ] = None,
+    chunk_size: ChunkSize = None,
     chunk_number: Annotated[
         int | None, typer.Option("--chunk-number", help="N chunks of equal size.")
     ] = None,
-    chunk_period: Annotated[
-        str | None, typer.Option("--chunk-period", help="day, week or month (needs --timestamp).")
-    ] = None,
-    timestamp: Annotated[
-        str | None, typer.Option("--timestamp", help="Timestamp column for --chunk-period.")
-    ] = None,
+    chunk_period: ChunkPeriod = None,
+    timestamp: Timestamp = None,
     tests: Annotated[
         list[str] | None,
         typer.Option(
@@ -89,12 +97,8 @@ def drift(
             "--product", help="Store the results (and chunk profiles) under this product."
         ),
     ] = None,
-    fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table, json or html.")
-    ] = ReportFormat.table,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-    ] = None,
+    fmt: FormatOption = ReportFormat.table,
+    output: Output = None,
 ) -> None:
     """Detect drift. Exit 0 when nothing drifted, 1 when something did, 2 for unusable input."""
     from postpilot.monitoring.run import DriftOptions, run_drift
@@ -140,12 +144,8 @@ def drift_history(
     thresholds: Annotated[
         list[str] | None, typer.Option("--threshold", help="COLUMN=VALUE to override a threshold.")
     ] = None,
-    fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table, json or html.")
-    ] = ReportFormat.table,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-    ] = None,
+    fmt: FormatOption = ReportFormat.table,
+    output: Output = None,
 ) -> None:
     """Drift over every stored run of a product, recomputed from the stored profiles.
 

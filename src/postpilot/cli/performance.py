@@ -12,7 +12,17 @@ import typer
 from rich.table import Table
 
 from postpilot.cli._base import console, notes, registry
-from postpilot.cli.monitoring import ReportFormat, _nothing, _pairs, _report_out
+from postpilot.cli.monitoring import (
+    ChunkPeriod,
+    ChunkSize,
+    FormatOption,
+    Output,
+    ReportFormat,
+    Timestamp,
+    _nothing,
+    _pairs,
+    _report_out,
+)
 from postpilot.errors import InputError
 
 __all__ = ["estimate"]
@@ -93,19 +103,13 @@ def estimate(
             "is not a time or an id).",
         ),
     ] = None,
-    chunk_size: Annotated[
-        int | None, typer.Option("--chunk-size", help="Chunks of N rows.")
-    ] = None,
+    chunk_size: ChunkSize = None,
     chunk_number: Annotated[
         int | None,
         typer.Option("--chunk-number", help="N chunks of equal size (default: 10 chunks)."),
     ] = None,
-    chunk_period: Annotated[
-        str | None, typer.Option("--chunk-period", help="day, week or month (needs --timestamp).")
-    ] = None,
-    timestamp: Annotated[
-        str | None, typer.Option("--timestamp", help="Timestamp column for --chunk-period.")
-    ] = None,
+    chunk_period: ChunkPeriod = None,
+    timestamp: Timestamp = None,
     thresholds: Annotated[
         list[str] | None,
         typer.Option(
@@ -135,12 +139,8 @@ def estimate(
             "performance section after its summary).",
         ),
     ] = True,
-    fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table, json or html.")
-    ] = ReportFormat.table,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-    ] = None,
+    fmt: FormatOption = ReportFormat.table,
+    output: Output = None,
 ) -> None:
     """Estimate model performance per chunk; realized where labels exist.
 
