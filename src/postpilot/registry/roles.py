@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from postpilot.errors import InactivePersonError, InputError, NotAPersonError
+from postpilot.registry._text import check_text, limit_of, storable
 from postpilot.registry._tx import Tx
 from postpilot.registry.entities import Assignment, Role
 from postpilot.store.models import ProductRow, RoleAssignmentRow, TeamRow
@@ -56,7 +57,10 @@ def single_person(tx: Tx, who: str | Sequence[str], role: Role) -> str:
             hint="Name the one person who is accountable",
         )
     name = names[0]
-    if tx.session.scalar(select(TeamRow).where(TeamRow.name == name)) is not None:
+    team = None
+    if storable(name, limit_of(TeamRow.name)):
+        team = tx.session.scalar(select(TeamRow).where(TeamRow.name == name))
+    if team is not None:
         raise NotAPersonError(
             f"{name!r} is a team; the {role.value} role is held by one named person, never a team",
             field="email",
@@ -76,6 +80,8 @@ def assign(
 ) -> tuple[Assignment, bool]:
     """Give ``role`` on ``product`` to one person. Returns the assignment and
     whether anything changed (assigning the current holder again changes nothing)."""
+    end_reason_limit = limit_of(RoleAssignmentRow.end_reason)
+    reason = check_text(reason, field="reason", what="the reason", limit=end_reason_limit)
     email = single_person(tx, who, role)
     person = tx.person(email)
     source_row = None
@@ -115,7 +121,7 @@ def assign(
     if current is not None:
         current.ended_at = tx.now
         current.ended_by = tx.actor
-        current.end_reason = reason or f"replaced by {person.email}"
+        current.end_reason = reason or f"replaced by {person.email}"[:end_reason_limit]
         before = {"person": current.person.email, "active": current.person.active}
         tx.session.flush()  # close the old slot before the unique index sees the new one
     row = RoleAssignmentRow(
