@@ -68,6 +68,8 @@ REPORT_TO = "the postpilot developers"
 """Where the internal-error line asks people to report a bug."""
 DEBUG_ENV = "POSTPILOT_DEBUG"
 
+_OPENED: ContextVar[list[Registry] | None] = ContextVar("postpilot_registries", default=None)
+"""The registries a running command opened, closed when it ends."""
 _ARGV: ContextVar[tuple[str, ...]] = ContextVar("postpilot_argv", default=())
 """The command line as typed, so parser errors can name an option as the user spelled it."""
 
@@ -325,6 +327,16 @@ class Command(TyperCommand):
     """A command whose errors follow the one error path (see the module's docstring)."""
 
     def invoke(self, ctx: Any) -> Any:
+        opened: list[Registry] = []
+        token = _OPENED.set(opened)
+        try:
+            return self._invoke(ctx)
+        finally:
+            _OPENED.reset(token)
+            for reg in opened:
+                reg.close()
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH:
@@ -419,8 +431,15 @@ def command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[Callable[..
 
 
 def registry() -> Registry:
-    """The registry the CLI works on: settings from the environment."""
-    return Registry()
+    """The registry the CLI works on: settings from the environment.
+
+    Closed (its connections returned to the server) when the command ends.
+    """
+    reg = Registry()
+    opened = _OPENED.get()
+    if opened is not None:
+        opened.append(reg)
+    return reg
 
 
 def emit_json(data: Any) -> None:
