@@ -440,3 +440,21 @@ def test_sla_threshold_nan_is_refused(cli: Run) -> None:
         invoke("product", "create", "churn", "--sla-metric", "auc", "--sla-threshold", "nan")
     )
     assert "must be a finite number, got nan (--sla-threshold)" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (["product", "create", "churn", "--owner", "nobody@example.com"], "(--owner)"),
+        (["source", "add", "base", "crm", "--steward", "nobody@example.com"], "(--steward)"),
+        (["source", "add", "base", "crm", "--steward", "not-an-email"], "(--steward)"),
+        (["role", "assign", "base", "owner", "nobody@example.com"], "(EMAIL)"),
+        (["labels", "count", "--product", "nope"], "(--product)"),
+        (["product", "show", "nope"], "(SLUG)"),
+        (["product", "create", "churn", "--team", "nope"], "(--team)"),
+    ],
+)
+def test_errors_name_the_option_that_gave_the_value(cli: Run, args: list[str], where: str) -> None:
+    cli("product", "create", "base")
+    line = one_error_line(invoke(*args))
+    assert where in line, line

@@ -128,7 +128,8 @@ def _param_label(field: str | None, ctx: typer.Context | None) -> str | None:
     """The CLI spelling of an API field: ``owner`` becomes ``--owner``, ``email`` ``EMAIL``.
 
     A field names a parameter when it is the parameter's name, or one of its
-    option strings without the dashes (``monthly_budget`` is ``--monthly-budget``);
+    option strings without the dashes (``monthly_budget`` is ``--monthly-budget``), or
+    its alias (a product's ``slug`` is ``--product``);
     an option is shown by its longest option string, an argument by its name in
     capitals. A field that names no parameter of the command is shown as it is.
     """
@@ -138,6 +139,10 @@ def _param_label(field: str | None, ctx: typer.Context | None) -> str | None:
     for param in params:
         if param.name == field:
             return _label(param)
+    for alias in _ALIASES.get(field, ()):
+        for param in params:
+            if param.name == alias:
+                return _label(param)
     for param in params:
         opts = [*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())]
         if isinstance(param, TyperOption) and any(
@@ -145,6 +150,11 @@ def _param_label(field: str | None, ctx: typer.Context | None) -> str | None:
         ):
             return _label(param)
     return field
+
+
+_ALIASES = {"slug": ("product",)}
+"""Registry fields that commands take under another name: a product's ``slug`` is
+``--product`` in the commands that work on one product's data."""
 
 
 def _label(param: Any) -> str:

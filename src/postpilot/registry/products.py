@@ -140,7 +140,7 @@ def create(tx: Tx, spec: ProductSpec) -> Product:
         },
     )
     if spec.owner:
-        roles.assign(tx, row, Role.OWNER, spec.owner)
+        roles.assign(tx, row, Role.OWNER, spec.owner, field="owner")
     tx.session.add(
         StageTransitionRow(
             product_id=row.id,
@@ -223,7 +223,9 @@ def add_source(
     )
     assignment = None
     if steward:
-        assignment, _ = roles.assign(tx, product, Role.DATA_STEWARD, steward, source=name)
+        assignment, _ = roles.assign(
+            tx, product, Role.DATA_STEWARD, steward, source=name, field="steward"
+        )
     return DataSource(name=name, description=description, steward=assignment)
 
 
