@@ -422,7 +422,7 @@ def test_training_rows_without_training_data_are_refused(cli: Run) -> None:
     [
         ("--sla-latency-ms", "-1", "the p99 latency SLA must be a positive number of ms, got -1"),
         ("--sla-latency-ms", "inf", "the p99 latency SLA must be a positive number of ms, got inf"),
-        ("--sla-availability", "101", "the availability SLA must be a percentage in (0, 100]"),
+        ("--sla-availability", "101", "availability SLA must be a percentage in (0, 100], got 101"),
         ("--monthly-budget", "nan", "the monthly budget must be zero or more, got nan"),
     ],
 )
