@@ -14,7 +14,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from postpilot.errors import NotFoundError
+from postpilot.errors import InputError, NotFoundError
 from postpilot.registry.entities import PERSON_ROLES, Assignment, ModelVersion, Product
 
 if TYPE_CHECKING:
@@ -92,10 +92,31 @@ def _md(text: str) -> str:
 
 
 def pick_version(product: Product, version: int | None, model: str | None) -> ModelVersion:
-    """The version to document: the given one, else the newest."""
+    """The version to document: the given one, else the newest.
+
+    Version numbers count per model, so a ``version`` that more than one of the
+    product's models has is ambiguous without ``model``: refused, naming the
+    models, rather than answered with one of them. A ``model`` the product does
+    not have is named as such.
+    """
+    models = sorted({v.model for v in product.versions})
+    if model is not None and product.versions and model not in models:
+        raise NotFoundError(
+            f"product {product.slug!r} has no model {model!r} (it has: {', '.join(models)})",
+            field="model",
+            hint="Name one of its models with --model",
+        )
     candidates = [v for v in product.versions if model is None or v.model == model]
     if version is not None:
         candidates = [v for v in candidates if v.version == version]
+    owners = sorted({v.model for v in candidates})
+    if version is not None and model is None and len(owners) > 1:
+        raise InputError(
+            f"product {product.slug!r} has a version {version} of {len(owners)} models "
+            f"({', '.join(owners)}); which one is meant is ambiguous",
+            field="model",
+            hint=f"Name the model: --model {owners[0]} --version {version}",
+        )
     if not candidates:
         which = f" version {version}" if version is not None else ""
         raise NotFoundError(

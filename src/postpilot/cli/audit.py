@@ -15,6 +15,7 @@ from postpilot.cli._base import (
     command,
     console,
     emit,
+    plain,
     registry,
 )
 from postpilot.registry import AuditEvent, AuditVerification
@@ -54,11 +55,11 @@ def _events_table(events: list[AuditEvent]) -> None:
         out.add_row(
             str(e.seq),
             e.at[:19].replace("T", " "),
-            e.actor,
-            e.action,
-            e.subject,
-            _short(e.before),
-            _short(e.after),
+            plain(e.actor),
+            plain(e.action),
+            plain(e.subject),
+            plain(_short(e.before)),
+            plain(_short(e.after)),
         )
     console.print(out)
 
@@ -66,9 +67,11 @@ def _events_table(events: list[AuditEvent]) -> None:
 def _print_verification(result: AuditVerification) -> None:
     if result.ok:
         console.print(
-            f"audit chain ok: {result.events} events, head #{result.head_seq} {result.head_hash}"
+            f"audit chain ok: {result.events} events, head #{result.head_seq} "
+            f"{plain(result.head_hash)}"
         )
     else:
         console.print(
-            f"[bold red]audit chain BROKEN at event #{result.first_bad_seq}[/]: {result.problem}"
+            f"[bold red]audit chain BROKEN at event #{result.first_bad_seq}[/]: "
+            f"{plain(result.problem)}"
         )

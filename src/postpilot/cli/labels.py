@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from postpilot.cli._base import Format, FormatOption, app_group, command, console, emit, registry
+from postpilot.cli._base import (
+    Format,
+    FormatOption,
+    app_group,
+    command,
+    console,
+    emit,
+    plain,
+    registry,
+)
 from postpilot.registry.label_files import read_label_file
 from postpilot.registry.labels import LabelIngest
 
@@ -45,7 +54,7 @@ def labels_ingest(
     """
     reg = registry()
     reg.product(product)  # an unknown product fails before the file is read
-    with _status(f"reading {file} ...", fmt):
+    with _status(f"reading {plain(file)} ...", fmt):
         labels = read_label_file(file, id_column=id_column, label_column=label_column)
     with _status(f"storing {len(labels.ids):,} labels ...", fmt):
         result = reg.ingest_labels(product, labels.ids, labels.values)
@@ -59,13 +68,13 @@ def labels_count(product: ProductOption, fmt: Format = FormatOption) -> None:
     emit(
         {"product": product, "count": count},
         fmt,
-        lambda _: console.print(f"{product} has {_labels(count)}"),
+        lambda _: console.print(f"{plain(product)} has {_labels(count)}"),
     )
 
 
 def _print_ingest(result: LabelIngest) -> None:
     console.print(
-        f"ingested {_labels(result.received)} for {result.product}: {result.new:,} new, "
+        f"ingested {_labels(result.received)} for {plain(result.product)}: {result.new:,} new, "
         f"{result.updated:,} updated, {result.unchanged:,} unchanged"
     )
 

@@ -9,7 +9,18 @@ from typing import Annotated
 
 import typer
 
-from postpilot.cli._base import Format, FormatOption, app_group, command, console, emit, registry
+from postpilot.cli._base import (
+    Format,
+    FormatOption,
+    app_group,
+    command,
+    console,
+    emit,
+    plain,
+    registry,
+)
+from postpilot.cli._output import check_outputs, staged
+from postpilot.errors import InputError
 from postpilot.registry import ModelVersion, TrainingData
 
 model_app = app_group("model", "Model versions of a product, with their training data.")
@@ -56,6 +67,18 @@ def model_register(
 ) -> None:
     """Register a new model version (numbered 1, 2, ... per model)."""
     data = None
+    described = {
+        "--training-rows": training_rows,
+        "--training-start": training_start,
+        "--training-end": training_end,
+    }
+    for option, value in described.items():
+        if value is not None and not training_data:
+            raise InputError(
+                f"{option} describes the training data, but no training data was named",
+                field=option,
+                hint="Pass --training-data URI as well, or leave out " + option,
+            )
     if training_data:
         data = TrainingData(
             uri=training_data,
@@ -75,11 +98,11 @@ def model_register(
     )
 
     def done(v: ModelVersion) -> None:
-        console.print(f"registered {v.product}/{v.model} version {v.version}")
+        console.print(f"registered {plain(v.product)}/{plain(v.model)} version {v.version}")
         if v.training_data and v.training_data.fingerprint:
-            console.print(f"  training data fingerprint: {v.training_data.fingerprint}")
+            console.print(f"  training data fingerprint: {plain(v.training_data.fingerprint)}")
         if v.contract:
-            console.print(f"  training data profiled; contract stored as {v.contract}")
+            console.print(f"  training data profiled; contract stored as {plain(v.contract)}")
 
     emit(version, fmt, done)
 
@@ -111,10 +134,12 @@ def model_card(
     ] = None,
 ) -> None:
     """The model card of a version: training data, roles, metrics, limitations."""
+    check_outputs({"--output": output})
     card = registry().card(slug, version=version, model=model)
     text = card.to_markdown() if fmt is CardFormat.md else card.to_html()
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+        with staged() as files:
+            files.write_text(output, text)
+        console.print(f"wrote {plain(output)}")

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from postpilot.cli._base import Format, FormatOption, app_group, command, console, emit, registry
+from postpilot.cli._base import (
+    Format,
+    FormatOption,
+    app_group,
+    command,
+    console,
+    emit,
+    plain,
+    registry,
+)
 from postpilot.registry import Deactivation, Person, Team
 
 person_app = app_group("person", "People who can be held accountable for an AI product.")
@@ -23,7 +32,7 @@ def person_add(
 ) -> None:
     """Add a person."""
     person = registry().add_person(email, name=name, team=team)
-    emit(person, fmt, lambda p: console.print(f"added {p.name} <{p.email}>"))
+    emit(person, fmt, lambda p: console.print(f"added {plain(p.name)} <{plain(p.email)}>"))
 
 
 @command(person_app, "deactivate")
@@ -44,7 +53,7 @@ def person_activate(
 ) -> None:
     """Reactivate a person (their roles are no longer orphaned)."""
     person = registry().activate_person(email)
-    emit(person, fmt, lambda p: console.print(f"{p.email} is active"))
+    emit(person, fmt, lambda p: console.print(f"{plain(p.email)} is active"))
 
 
 @command(person_app, "list")
@@ -66,7 +75,7 @@ def team_add(
 ) -> None:
     """Add a team."""
     team = registry().add_team(name, description=description)
-    emit(team, fmt, lambda t: console.print(f"added team {t.name}"))
+    emit(team, fmt, lambda t: console.print(f"added team {plain(t.name)}"))
 
 
 @command(team_app, "list")
@@ -76,7 +85,7 @@ def team_list(fmt: Format = FormatOption) -> None:
     def table(teams: list[Team]) -> None:
         out = Table("team", "description", "created")
         for t in teams:
-            out.add_row(t.name, t.description or "", f"{t.created_at:%Y-%m-%d}")
+            out.add_row(plain(t.name), plain(t.description), f"{t.created_at:%Y-%m-%d}")
         console.print(out)
 
     emit(registry().teams(), fmt, table)
@@ -86,21 +95,21 @@ def _people_table(people: list[Person]) -> None:
     out = Table("email", "name", "team", "status")
     for p in people:
         status = "active" if p.active else "[bold red]INACTIVE[/]"
-        out.add_row(p.email, p.name, p.team or "", status)
+        out.add_row(plain(p.email), plain(p.name), plain(p.team), status)
     console.print(out)
 
 
 def _print_deactivation(result: Deactivation) -> None:
     person = result.person
     if not result.changed:
-        console.print(f"{person.email} was already inactive; nothing changed")
+        console.print(f"{plain(person.email)} was already inactive; nothing changed")
         return
-    console.print(f"deactivated {person.name} <{person.email}>")
+    console.print(f"deactivated {plain(person.name)} <{plain(person.email)}>")
     if not result.orphaned:
         console.print("they held no roles")
         return
     console.print(f"[bold red]{len(result.orphaned)} role(s) orphaned:[/]")
     for o in result.orphaned:
-        source = f" (source {o.source})" if o.source else ""
-        console.print(f"  [red]ORPHANED[/] {o.product}: {o.role.value}{source}")
+        source = f" (source {plain(o.source)})" if o.source else ""
+        console.print(f"  [red]ORPHANED[/] {plain(o.product)}: {o.role.value}{source}")
     console.print("assign successors with: postpilot role assign PRODUCT ROLE EMAIL")

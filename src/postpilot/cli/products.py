@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from postpilot.cli._base import Format, FormatOption, app_group, command, console, emit, registry
+from postpilot.cli._base import (
+    Format,
+    FormatOption,
+    app_group,
+    command,
+    console,
+    emit,
+    plain,
+    registry,
+)
 from postpilot.registry import (
     PERSON_ROLES,
     Assignment,
@@ -35,24 +44,25 @@ def product_create(
     purpose: Annotated[str | None, typer.Option("--purpose", help="What it is for.")] = None,
     kpi: Annotated[str | None, typer.Option("--kpi", help="The business KPI it moves.")] = None,
     team: Annotated[str | None, typer.Option("--team", help="Team it belongs to.")] = None,
-    sla_latency_ms: Annotated[
+    sla_latency_p99_ms: Annotated[
         float | None, typer.Option("--sla-latency-ms", help="p99 latency SLA in ms.")
     ] = None,
-    sla_availability: Annotated[
+    sla_availability_pct: Annotated[
         float | None, typer.Option("--sla-availability", help="Availability SLA in %.")
     ] = None,
-    sla_metric: Annotated[
+    sla_quality_metric: Annotated[
         str | None, typer.Option("--sla-metric", help="Quality metric, e.g. roc_auc.")
     ] = None,
-    sla_threshold: Annotated[
+    sla_quality_threshold: Annotated[
         float | None, typer.Option("--sla-threshold", help="Minimum value of --sla-metric.")
     ] = None,
-    budget: Annotated[
+    monthly_budget: Annotated[
         float | None, typer.Option("--monthly-budget", help="Monthly budget.")
     ] = None,
     fmt: Format = FormatOption,
 ) -> None:
     """Register an AI product. Starting in pilot needs --owner."""
+    # parameter names are the registry's field names, so its errors name these options
     product = registry().create_product(
         slug,
         name=name,
@@ -61,10 +71,12 @@ def product_create(
         purpose=purpose,
         kpi=kpi,
         team=team,
-        sla=Sla(sla_latency_ms, sla_availability, sla_metric, sla_threshold),
-        monthly_budget=budget,
+        sla=Sla(
+            sla_latency_p99_ms, sla_availability_pct, sla_quality_metric, sla_quality_threshold
+        ),
+        monthly_budget=monthly_budget,
     )
-    emit(product, fmt, lambda p: console.print(f"created {p.slug} in {p.stage.value}"))
+    emit(product, fmt, lambda p: console.print(f"created {plain(p.slug)} in {p.stage.value}"))
 
 
 @command(product_app, "show")
@@ -94,7 +106,7 @@ def product_stage(
 ) -> None:
     """Move a product to another stage (pilot and production need an active owner)."""
     product = registry().set_stage(slug, stage, reason=reason)
-    emit(product, fmt, lambda p: console.print(f"{p.slug} is now in {p.stage.value}"))
+    emit(product, fmt, lambda p: console.print(f"{plain(p.slug)} is now in {p.stage.value}"))
 
 
 @command(role_app, "assign")
@@ -116,8 +128,8 @@ def role_assign(
     assignment = registry().assign_role(slug, role, who, source=source, reason=reason)
 
     def done(a: Assignment) -> None:
-        where = f" for source {a.source}" if a.source else ""
-        console.print(f"{a.email} is {a.role.value} of {slug}{where}")
+        where = f" for source {plain(a.source)}" if a.source else ""
+        console.print(f"{plain(a.email)} is {a.role.value} of {plain(slug)}{where}")
 
     emit(assignment, fmt, done)
 
@@ -134,26 +146,30 @@ def source_add(
 ) -> None:
     """Add an input data source to a product."""
     source = registry().add_source(slug, name, description=description, steward=steward)
-    emit(source, fmt, lambda s: console.print(f"added source {s.name} to {slug}"))
+    emit(source, fmt, lambda s: console.print(f"added source {plain(s.name)} to {plain(slug)}"))
 
 
 def _holder(a: Assignment | None) -> tuple[str, str]:
     if a is None:
         return "[yellow]— unassigned —[/]", "[yellow]MISSING[/]"
     if a.orphaned:
-        return f"{a.name} <{a.email}>", "[bold white on red] ORPHANED: person inactive [/]"
-    return f"{a.name} <{a.email}>", "[green]ok[/]"
+        return _person(a), "[bold white on red] ORPHANED: person inactive [/]"
+    return _person(a), "[green]ok[/]"
+
+
+def _person(a: Assignment) -> str:
+    return f"{plain(a.name)} <{plain(a.email)}>"
 
 
 def _print_product(p: Product) -> None:
-    console.print(f"[bold]{p.name}[/] ({p.slug})  stage: [bold]{p.stage.value}[/]")
+    console.print(f"[bold]{plain(p.name)}[/] ({plain(p.slug)})  stage: [bold]{p.stage.value}[/]")
     for label, value in (("purpose", p.purpose), ("kpi", p.kpi), ("team", p.team)):
         if value:
-            console.print(f"  {label}: {value}")
+            console.print(f"  {label}: {plain(value)}")
     sla = [
         f"p99 {p.sla.latency_p99_ms:g} ms" if p.sla.latency_p99_ms else "",
         f"availability {p.sla.availability_pct:g}%" if p.sla.availability_pct else "",
-        f"{p.sla.quality_metric} >= {p.sla.quality_threshold:g}"
+        f"{plain(p.sla.quality_metric)} >= {p.sla.quality_threshold:g}"
         if p.sla.quality_metric and p.sla.quality_threshold is not None
         else "",
     ]
@@ -162,13 +178,17 @@ def _print_product(p: Product) -> None:
     if p.monthly_budget is not None:
         console.print(f"  monthly budget: {p.monthly_budget:,.2f}")
     if p.orphaned:
-        names = ", ".join(f"{a.role.value}{':' + a.source if a.source else ''}" for a in p.orphaned)
+        names = ", ".join(
+            f"{a.role.value}{':' + plain(a.source) if a.source else ''}" for a in p.orphaned
+        )
         console.print(f"[bold white on red] {len(p.orphaned)} ORPHANED ROLE(S): {names} [/]")
     roles = Table("role", "question", "held by", "status", title="Accountable people")
     for role in PERSON_ROLES:
         roles.add_row(role.value, role.question, *_holder(p.roles.get(role)))
     for s in p.sources:
-        roles.add_row(f"data_steward:{s.name}", Role.DATA_STEWARD.question, *_holder(s.steward))
+        roles.add_row(
+            f"data_steward:{plain(s.name)}", Role.DATA_STEWARD.question, *_holder(s.steward)
+        )
     if not p.sources:
         roles.add_row(
             "data_steward",
@@ -190,7 +210,14 @@ def _print_product(p: Product) -> None:
         for v in p.versions:
             metrics = ", ".join(f"{k}={val:g}" for k, val in v.metrics.items())
             data = v.training_data.uri if v.training_data else ""
-            versions.add_row(v.model, str(v.version), v.flavor, v.artifact_uri, data, metrics)
+            versions.add_row(
+                plain(v.model),
+                str(v.version),
+                plain(v.flavor),
+                plain(v.artifact_uri),
+                plain(data),
+                plain(metrics),
+            )
         console.print(versions)
     history = Table("when", "from", "to", "who", "why", title="Stage history")
     for t in p.transitions:
@@ -198,8 +225,8 @@ def _print_product(p: Product) -> None:
             f"{t.at:%Y-%m-%d %H:%M}",
             t.from_stage.value if t.from_stage else "",
             t.to_stage.value,
-            t.actor,
-            t.reason or "",
+            plain(t.actor),
+            plain(t.reason),
         )
     console.print(history)
 
@@ -207,9 +234,11 @@ def _print_product(p: Product) -> None:
 def _products_table(products: list[ProductSummary]) -> None:
     out = Table("product", "name", "stage", "owner", "orphaned", "unassigned")
     for p in products:
-        owner = p.owner or "[yellow]none[/]"
+        owner = plain(p.owner) if p.owner else "[yellow]none[/]"
         if p.owner and not p.owner_active:
-            owner = f"[bold red]{p.owner} (INACTIVE)[/]"
+            owner = f"[bold red]{plain(p.owner)} (INACTIVE)[/]"
         orphaned = f"[bold red]{p.orphaned_roles}[/]" if p.orphaned_roles else "0"
-        out.add_row(p.slug, p.name, p.stage.value, owner, orphaned, str(p.unassigned_roles))
+        out.add_row(
+            plain(p.slug), plain(p.name), p.stage.value, owner, orphaned, str(p.unassigned_roles)
+        )
     console.print(out)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from postpilot.errors import InputError, NotFoundError
 from postpilot.registry import audit
+from postpilot.registry._text import limit_of, storable
 from postpilot.store.models import DataSourceRow, PersonRow, ProductRow, TeamRow
 
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
@@ -62,7 +63,9 @@ class Tx:
         return row
 
     def product(self, slug: str) -> ProductRow:
-        row = self.session.scalar(select(ProductRow).where(ProductRow.slug == slug))
+        row = None
+        if storable(slug, limit_of(ProductRow.slug)):
+            row = self.session.scalar(select(ProductRow).where(ProductRow.slug == slug))
         if row is None:
             raise NotFoundError(
                 f"no product {slug!r}",
@@ -72,7 +75,9 @@ class Tx:
         return row
 
     def team(self, name: str) -> TeamRow:
-        row = self.session.scalar(select(TeamRow).where(TeamRow.name == name))
+        row = None
+        if storable(name, limit_of(TeamRow.name)):
+            row = self.session.scalar(select(TeamRow).where(TeamRow.name == name))
         if row is None:
             raise NotFoundError(
                 f"no team {name!r}", field="team", hint=f"Add it first: postpilot team add {name}"
@@ -80,11 +85,13 @@ class Tx:
         return row
 
     def source(self, product: ProductRow, name: str) -> DataSourceRow:
-        row = self.session.scalar(
-            select(DataSourceRow).where(
-                DataSourceRow.product_id == product.id, DataSourceRow.name == name
+        row = None
+        if storable(name, limit_of(DataSourceRow.name)):
+            row = self.session.scalar(
+                select(DataSourceRow).where(
+                    DataSourceRow.product_id == product.id, DataSourceRow.name == name
+                )
             )
-        )
         if row is None:
             known = self.session.scalars(
                 select(DataSourceRow.name).where(DataSourceRow.product_id == product.id)
@@ -99,17 +106,25 @@ class Tx:
 
 
 def normalize_email(email: str, *, field: str = "email") -> str:
-    """Lower-case and check an email address."""
+    """Lower-case and check an email address: ``name@domain``, printable, at most 254
+    characters (the limit of RFC 5321 and of the store's column)."""
     value = email.strip().lower()
-    if not _EMAIL.match(value):
+    if not _EMAIL.match(value) or any(not c.isprintable() for c in value):
         raise InputError(
             f"{email!r} is not an email address", field=field, hint="Use the form name@example.com"
+        )
+    limit = limit_of(PersonRow.email)
+    if len(value) > limit:
+        raise InputError(
+            f"the email address has {len(value):,} characters; at most {limit} fit",
+            field=field,
+            hint="Use the person's shorter address",
         )
     return value
 
 
 def check_slug(slug: str) -> str:
-    if not _SLUG.match(slug):
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
         raise InputError(
             f"{slug!r} is not a valid product slug",
             field="slug",

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from postpilot.contracts.io import dumps_contract, loads_contract
 from postpilot.contracts.model import Contract
-from postpilot.errors import NotFoundError
+from postpilot.errors import InputError, NotFoundError
+from postpilot.registry._text import check_name, limit_of, storable
 from postpilot.registry._tx import Tx
 from postpilot.store.models import ContractRow, DataSourceRow, ProductRow
 
@@ -31,9 +32,39 @@ class StoredContract:
     row_id: int = field(repr=False, compare=False)
 
 
+def check_contract_name(name: str) -> str:
+    """A contract's name: printable, at most 100 characters, and without ``@``.
+
+    Stored contracts are read back as ``NAME@VERSION``, so a name holding ``@``
+    (``foo@2``) could be stored but never read back.
+    """
+    checked = check_name(
+        name, field="name", limit=limit_of(ContractRow.name), what="a contract's name"
+    )
+    if "@" in checked or checked != name:
+        raise InputError(
+            f"{name!r} cannot name a contract: "
+            + (
+                "'@' separates a name from its version"
+                if "@" in checked
+                else "it has spaces around it"
+            ),
+            field="name",
+            hint="Use letters, digits, '-', '_' or '.', e.g. churn-training",
+        )
+    return checked
+
+
 def save(tx: Tx, contract: Contract, profile: bytes | None) -> StoredContract:
     """Store ``contract`` as the next version of its name (unchanged text: no new version)."""
+    check_contract_name(contract.name)
     body = dumps_contract(contract)
+    if "\x00" in body:
+        raise InputError(
+            f"contract {contract.name!r} holds a NUL byte ('\\x00'), which the store cannot keep",
+            field="contract",
+            hint="Remove the NUL byte from the contract's text",
+        )
     fingerprint = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
     latest = _latest(tx, contract.name)
     if latest is not None and latest.fingerprint == fingerprint:
@@ -73,7 +104,9 @@ def save(tx: Tx, contract: Contract, profile: bytes | None) -> StoredContract:
 
 
 def get(tx: Tx, name: str, version: int | None = None) -> StoredContract:
-    if version is None:
+    if not storable(name, limit_of(ContractRow.name)):
+        row = None
+    elif version is None:
         row = _latest(tx, name)
     else:
         row = tx.session.scalar(
@@ -92,6 +125,8 @@ def get(tx: Tx, name: str, version: int | None = None) -> StoredContract:
 def versions(tx: Tx, name: str | None = None) -> list[StoredContract]:
     query = select(ContractRow).order_by(ContractRow.name, ContractRow.version)
     if name:
+        if not storable(name, limit_of(ContractRow.name)):
+            return []
         query = query.where(ContractRow.name == name)
     return [_entity(tx, row) for row in tx.session.scalars(query)]
 

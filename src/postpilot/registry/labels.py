@@ -98,7 +98,7 @@ def check(ids: Sequence[str], values: Sequence[object]) -> CheckedLabels:
             hint="Pass one value per prediction id",
         )
     for position, key in enumerate(ids):
-        if type(key) is not str or not 0 < len(key) <= MAX_ID_LENGTH:
+        if type(key) is not str or not 0 < len(key) <= MAX_ID_LENGTH or "\x00" in key:
             raise InputError(describe_bad_id(key, f"at position {position}"), field="ids")
     if len(set(ids)) != len(ids):
         first, second, key = _first_duplicate(ids)
@@ -167,7 +167,7 @@ def get(tx: Tx, slug: str, ids: Sequence[str] | None) -> dict[str, object]:
         return dict(zip(found, _decode(list(found.values())), strict=True))
     if isinstance(ids, str):
         raise InputError("ids must be a sequence of prediction ids, not one string", field="ids")
-    asked = list(ids)
+    asked = [key for key in ids if isinstance(key, str) and "\x00" not in key]  # none stored
     found = {}
     step = _chunk(conn)
     for start in range(0, len(asked), step):
@@ -284,7 +284,7 @@ def _encode(value: object, position: int) -> str:
             )
         return float.__repr__(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False)  # a NUL byte is escaped as \u0000
     item = getattr(value, "item", None)  # a numpy scalar: its Python value
     if type(value).__module__ == "numpy" and callable(item):
         return _encode(item(), position)
@@ -307,11 +307,13 @@ def _decode(encoded: list[str]) -> list[object]:
 
 
 def describe_bad_id(key: object, where: str) -> str:
-    """Why ``key`` is not a prediction id (it is not a string, or empty, or too long)."""
+    """Why ``key`` is not a prediction id (not a string, empty, too long, or with a NUL)."""
     if type(key) is not str:
         return f"the prediction id {where} is a {type(key).__name__}, not a string"
     if not key:
         return f"the prediction id {where} is empty"
+    if "\x00" in key:
+        return f"the prediction id {where} holds a NUL byte ('\\x00'), which cannot be stored"
     return f"the prediction id {where} has {len(key)} characters; at most {MAX_ID_LENGTH} fit"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from postpilot.errors import ConflictError, InputError
+from postpilot.registry._text import check_name, check_text, limit_of
 from postpilot.registry._tx import Tx, normalize_email
 from postpilot.registry.entities import Deactivation, OrphanedRole, Person, Role, Team
 from postpilot.store.models import PersonRow, ProductRow, RoleAssignmentRow, TeamRow
@@ -26,9 +27,10 @@ def team_entity(row: TeamRow) -> Team:
 
 
 def add_team(tx: Tx, name: str, description: str | None) -> Team:
-    name = name.strip()
-    if not name:
+    if isinstance(name, str) and not name.strip():
         raise InputError("a team needs a name", field="name")
+    name = check_name(name, field="name", limit=limit_of(TeamRow.name), what="a team's name")
+    description = check_text(description, field="description", what="the description")
     if tx.session.scalar(select(TeamRow).where(TeamRow.name == name)) is not None:
         raise ConflictError(f"team {name!r} already exists", field="name")
     if tx.session.scalar(select(PersonRow).where(PersonRow.email == name.lower())) is not None:
@@ -41,12 +43,13 @@ def add_team(tx: Tx, name: str, description: str | None) -> Team:
 
 def add_person(tx: Tx, email: str, name: str, team: str | None) -> Person:
     key = normalize_email(email)
-    if not name.strip():
+    if isinstance(name, str) and not name.strip():
         raise InputError("a person needs a name", field="name", hint="Pass --name 'Full Name'")
+    name = check_name(name, field="name", limit=limit_of(PersonRow.name), what="a person's name")
     if tx.session.scalar(select(PersonRow).where(PersonRow.email == key)) is not None:
         raise ConflictError(f"a person with email {key!r} already exists", field="email")
     team_row = tx.team(team) if team else None
-    row = PersonRow(email=key, name=name.strip(), active=True, team=team_row, created_at=tx.now)
+    row = PersonRow(email=key, name=name, active=True, team=team_row, created_at=tx.now)
     tx.session.add(row)
     tx.record(
         "person.added",
@@ -59,6 +62,7 @@ def add_person(tx: Tx, email: str, name: str, team: str | None) -> Person:
 
 def deactivate_person(tx: Tx, email: str, reason: str | None) -> Deactivation:
     """Mark a person inactive and record every role they leave orphaned."""
+    reason = check_text(reason, field="reason", what="the reason")
     row = tx.person(email)
     if not row.active:
         return Deactivation(person=person_entity(row), orphaned=[], changed=False)

@@ -13,6 +13,7 @@ owner: the ownership model is designed before the pilot starts.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from postpilot.errors import (
     StageTransitionError,
 )
 from postpilot.registry import roles
+from postpilot.registry._text import check_name, check_text, limit_of
 from postpilot.registry._tx import Tx, check_slug
 from postpilot.registry.entities import (
     PERSON_ROLES,
@@ -86,7 +88,15 @@ def parse_stage(stage: str, allowed: Sequence[Stage] = tuple(Stage)) -> Stage:
 def create(tx: Tx, spec: ProductSpec) -> Product:
     slug = check_slug(spec.slug)
     stage = parse_stage(spec.stage, CREATE_STAGES)
-    _check_sla(spec.sla, spec.monthly_budget)
+    name = check_name(
+        slug if spec.name is None else spec.name,
+        field="name",
+        limit=limit_of(ProductRow.name),
+        what="a product's name",
+    )
+    purpose = check_text(spec.purpose, field="purpose", what="the purpose")
+    kpi = check_text(spec.kpi, field="kpi", what="the KPI")
+    sla = _check_sla(spec.sla, spec.monthly_budget)
     if tx.session.scalar(select(ProductRow).where(ProductRow.slug == slug)) is not None:
         raise ConflictError(f"product {slug!r} already exists", field="slug")
     if stage in NEEDS_OWNER and not spec.owner:
@@ -99,15 +109,15 @@ def create(tx: Tx, spec: ProductSpec) -> Product:
         )
     row = ProductRow(
         slug=slug,
-        name=(spec.name or slug).strip(),
-        purpose=spec.purpose,
-        kpi=spec.kpi,
+        name=name,
+        purpose=purpose,
+        kpi=kpi,
         stage=stage.value,
         team=tx.team(spec.team) if spec.team else None,
-        sla_latency_p99_ms=spec.sla.latency_p99_ms,
-        sla_availability_pct=spec.sla.availability_pct,
-        sla_quality_metric=spec.sla.quality_metric,
-        sla_quality_threshold=spec.sla.quality_threshold,
+        sla_latency_p99_ms=sla.latency_p99_ms,
+        sla_availability_pct=sla.availability_pct,
+        sla_quality_metric=sla.quality_metric,
+        sla_quality_threshold=sla.quality_threshold,
         monthly_budget=spec.monthly_budget,
         created_at=tx.now,
         created_by=tx.actor,
@@ -125,12 +135,12 @@ def create(tx: Tx, spec: ProductSpec) -> Product:
             "purpose": spec.purpose,
             "kpi": spec.kpi,
             "team": spec.team,
-            "sla": vars(spec.sla),
+            "sla": vars(sla),
             "monthly_budget": spec.monthly_budget,
         },
     )
     if spec.owner:
-        roles.assign(tx, row, Role.OWNER, spec.owner)
+        roles.assign(tx, row, Role.OWNER, spec.owner, field="owner")
     tx.session.add(
         StageTransitionRow(
             product_id=row.id,
@@ -145,6 +155,7 @@ def create(tx: Tx, spec: ProductSpec) -> Product:
 
 
 def change_stage(tx: Tx, slug: str, stage: str, reason: str | None) -> Product:
+    reason = check_text(reason, field="reason", what="the reason")
     row = tx.product(slug)
     target = parse_stage(stage)
     current = Stage(row.stage)
@@ -185,9 +196,12 @@ def add_source(
     tx: Tx, slug: str, name: str, description: str | None, steward: str | None
 ) -> DataSource:
     product = tx.product(slug)
-    name = name.strip()
-    if not name:
+    if isinstance(name, str) and not name.strip():
         raise InputError("a data source needs a name", field="name")
+    name = check_name(
+        name, field="name", limit=limit_of(DataSourceRow.name), what="a data source's name"
+    )
+    description = check_text(description, field="description", what="the description")
     existing = tx.session.scalar(
         select(DataSourceRow).where(
             DataSourceRow.product_id == product.id, DataSourceRow.name == name
@@ -209,7 +223,9 @@ def add_source(
     )
     assignment = None
     if steward:
-        assignment, _ = roles.assign(tx, product, Role.DATA_STEWARD, steward, source=name)
+        assignment, _ = roles.assign(
+            tx, product, Role.DATA_STEWARD, steward, source=name, field="steward"
+        )
     return DataSource(name=name, description=description, steward=assignment)
 
 
@@ -321,23 +337,51 @@ def _require_owner(tx: Tx, row: ProductRow, target: Stage) -> None:
         )
 
 
-def _check_sla(sla: Sla, budget: float | None) -> None:
-    checks: list[tuple[str, float | None, Callable[[float], bool], str]] = [
-        ("sla_latency_p99_ms", sla.latency_p99_ms, lambda v: v > 0, "a positive number of ms"),
+def _check_sla(sla: Sla, budget: float | None) -> Sla:
+    """Every SLA number finite and in range; the quality SLA whole.
+
+    Fields are named as :class:`ProductSpec` and the CLI's parameters name them
+    (``sla_latency_p99_ms`` is ``--sla-latency-ms``), so errors name the option.
+    """
+    checks: list[tuple[str, str, float | None, Callable[[float], bool], str]] = [
+        (
+            "sla_latency_p99_ms",
+            "the p99 latency SLA",
+            sla.latency_p99_ms,
+            lambda v: v > 0,
+            "a positive number of ms",
+        ),
         (
             "sla_availability_pct",
+            "the availability SLA",
             sla.availability_pct,
             lambda v: 0 < v <= 100,
             "a percentage in (0, 100]",
         ),
-        ("monthly_budget", budget, lambda v: v >= 0, "zero or more"),
+        (
+            "sla_quality_threshold",
+            "the quality SLA's threshold",
+            sla.quality_threshold,
+            lambda v: True,
+            "a finite number",
+        ),
+        ("monthly_budget", "the monthly budget", budget, lambda v: v >= 0, "zero or more"),
     ]
-    for field, value, ok, expected in checks:
-        if value is not None and not ok(value):
-            raise InputError(f"{field} must be {expected}, got {value}", field=field)
+    for field, what, value, ok, expected in checks:
+        if value is not None and not (math.isfinite(value) and ok(value)):
+            raise InputError(f"{what} must be {expected}, got {value:g}", field=field)
+    if sla.quality_metric is not None:
+        metric = check_name(
+            sla.quality_metric,
+            field="sla_quality_metric",
+            limit=limit_of(ProductRow.sla_quality_metric),
+            what="the quality SLA's metric",
+        )
+        sla = dataclasses.replace(sla, quality_metric=metric)
     if (sla.quality_metric is None) != (sla.quality_threshold is None):
         raise InputError(
             "the quality SLA needs both a metric and a threshold",
             field="sla_quality_metric",
             hint="Pass both --sla-metric NAME and --sla-threshold VALUE",
         )
+    return sla

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from postpilot.card import Card, build_card, pick_version
 from postpilot.contracts.model import Contract
-from postpilot.errors import NotFoundError
+from postpilot.errors import ConfigError, NotFoundError
 from postpilot.registry import (
     audit,
     contracts,
@@ -35,6 +35,7 @@ from postpilot.registry import (
     training,
     versions,
 )
+from postpilot.registry._text import limit_of
 from postpilot.registry._tx import Tx
 from postpilot.registry.contracts import StoredContract
 from postpilot.registry.entities import (
@@ -56,11 +57,27 @@ from postpilot.registry.monitoring import MonitoringRun, StoredChunk
 from postpilot.registry.products import ProductSpec
 from postpilot.settings import Settings
 from postpilot.store.engine import default_url
+from postpilot.store.models import AuditEventRow
 from postpilot.store.store import Store
 
 __all__ = ["Registry", "resolve_actor"]
 
 T = TypeVar("T")
+
+
+def check_actor(actor: str) -> str:
+    """The actor recorded with every change: printable, at most 254 characters."""
+    limit = limit_of(AuditEventRow.actor)
+    if not isinstance(actor, str) or not actor.strip():
+        raise ConfigError("no one is named as acting", field="POSTPILOT_USER")
+    if len(actor) > limit or any(not c.isprintable() for c in actor):
+        raise ConfigError(
+            f"the actor {actor[:40]!r}{'...' if len(actor) > 40 else ''} cannot be recorded: "
+            f"it must be printable and at most {limit} characters",
+            field="POSTPILOT_USER",
+            hint="Set POSTPILOT_USER to your email address",
+        )
+    return actor
 
 
 def resolve_actor(settings: Settings) -> str:
@@ -122,8 +139,9 @@ class Registry:
     # -- transactions ---------------------------------------------------------
 
     def _write(self, op: Callable[[Tx], T]) -> T:
+        actor = check_actor(self.actor)
         with self.store.transaction() as session:
-            return op(Tx(session=session, actor=self.actor, now=datetime.now(UTC)))
+            return op(Tx(session=session, actor=actor, now=datetime.now(UTC)))
 
     def _read(self, op: Callable[[Tx], T]) -> T:
         with self.store.reading() as session:
@@ -248,6 +266,8 @@ class Registry:
         """
         if isinstance(training_data, str):
             training_data = TrainingData(uri=training_data)
+        if training_data is not None:  # before the slow part: fingerprint and profile
+            training_data = versions.check_training_data(training_data)
         if metrics is None:
             parsed: Mapping[str, float] = {}
         elif isinstance(metrics, Mapping):

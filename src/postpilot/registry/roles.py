@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from postpilot.errors import InactivePersonError, InputError, NotAPersonError
+from postpilot.registry._text import check_text, limit_of, storable
 from postpilot.registry._tx import Tx
 from postpilot.registry.entities import Assignment, Role
 from postpilot.store.models import ProductRow, RoleAssignmentRow, TeamRow
@@ -42,7 +43,7 @@ def assignment_entity(row: RoleAssignmentRow) -> Assignment:
     )
 
 
-def single_person(tx: Tx, who: str | Sequence[str], role: Role) -> str:
+def single_person(tx: Tx, who: str | Sequence[str], role: Role, field: str = "email") -> str:
     """The one email in ``who``; refuses lists and teams with a clear reason."""
     if not isinstance(who, str):
         names = [str(w) for w in who]
@@ -52,14 +53,17 @@ def single_person(tx: Tx, who: str | Sequence[str], role: Role) -> str:
         raise NotAPersonError(
             f"the {role.value} role is held by exactly one person, got {len(names)}: "
             f"{', '.join(names) or 'none'}",
-            field="email",
+            field=field,
             hint="Name the one person who is accountable",
         )
     name = names[0]
-    if tx.session.scalar(select(TeamRow).where(TeamRow.name == name)) is not None:
+    team = None
+    if storable(name, limit_of(TeamRow.name)):
+        team = tx.session.scalar(select(TeamRow).where(TeamRow.name == name))
+    if team is not None:
         raise NotAPersonError(
             f"{name!r} is a team; the {role.value} role is held by one named person, never a team",
-            field="email",
+            field=field,
             hint="Name the one person in the team who is accountable",
         )
     return name
@@ -73,11 +77,15 @@ def assign(
     *,
     source: str | None = None,
     reason: str | None = None,
+    field: str = "email",
 ) -> tuple[Assignment, bool]:
     """Give ``role`` on ``product`` to one person. Returns the assignment and
-    whether anything changed (assigning the current holder again changes nothing)."""
-    email = single_person(tx, who, role)
-    person = tx.person(email)
+    whether anything changed (assigning the current holder again changes nothing).
+    ``field`` names the argument that gave the person, for errors (``owner``, ``steward``)."""
+    end_reason_limit = limit_of(RoleAssignmentRow.end_reason)
+    reason = check_text(reason, field="reason", what="the reason", limit=end_reason_limit)
+    email = single_person(tx, who, role, field)
+    person = tx.person(email, field=field)
     source_row = None
     if role is Role.DATA_STEWARD:
         if not source:
@@ -97,7 +105,7 @@ def assign(
         raise InactivePersonError(
             f"{person.email} is inactive and cannot be given the {role.value} role "
             f"on {product.slug}",
-            field="email",
+            field=field,
             hint=f"Name an active person, or reactivate them: postpilot person activate "
             f"{person.email}",
         )
@@ -115,7 +123,7 @@ def assign(
     if current is not None:
         current.ended_at = tx.now
         current.ended_by = tx.actor
-        current.end_reason = reason or f"replaced by {person.email}"
+        current.end_reason = reason or f"replaced by {person.email}"[:end_reason_limit]
         before = {"person": current.person.email, "active": current.person.active}
         tx.session.flush()  # close the old slot before the unique index sees the new one
     row = RoleAssignmentRow(

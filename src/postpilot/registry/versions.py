@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from sqlalchemy import func, select
 
 from postpilot.errors import InputError
+from postpilot.registry._text import check_name, check_text, limit_of
 from postpilot.registry._tx import Tx
 from postpilot.registry.entities import ModelVersion, TrainingData
 from postpilot.store.models import ModelRow, ModelVersionRow, ProductRow
@@ -30,7 +31,7 @@ def parse_metrics(items: Iterable[str]) -> dict[str, float]:
             value = float(raw) if sep else math.nan
         except ValueError:
             value = math.nan
-        if not sep or not _METRIC.match(name) or not math.isfinite(value):
+        if not sep or not _METRIC.fullmatch(name) or not math.isfinite(value):
             raise InputError(
                 f"expected NAME=VALUE with a finite number, got {item!r}",
                 field="metrics",
@@ -61,6 +62,39 @@ def fingerprint(path: Path) -> str:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
     return f"sha256:{digest.hexdigest()}"
+
+
+def check_training_data(data: TrainingData) -> TrainingData:
+    """Refuse training data the registry could not store or that cannot be right.
+
+    The URI is text without a NUL byte; rows, when given, are a positive count
+    (a model is not trained on zero or -5 rows); start and end, when given, are
+    timezone-aware and in order. Runs before the data is fingerprinted or profiled.
+    """
+    uri = check_text(data.uri, field="training_data", what="the training data's URI")
+    if not uri or not uri.strip():
+        raise InputError("the training data's URI cannot be empty", field="training_data")
+    rows = data.rows
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows <= 0):
+        raise InputError(
+            f"the training data's row count must be a positive whole number, got {rows}",
+            field="training_rows",
+            hint="Give the number of rows the model was trained on, or leave it out",
+        )
+    for field, value in (("training_start", data.start), ("training_end", data.end)):
+        if value is not None and value.tzinfo is None:
+            raise InputError(
+                f"the training data's {field.removeprefix('training_')} ({value}) has no time zone",
+                field=field,
+                hint="Give a timezone-aware datetime, e.g. 2026-01-31T00:00:00+00:00",
+            )
+    start, end = data.start, data.end
+    if start and end and start > end:
+        raise InputError(
+            f"the training data's start ({start}) is after its end ({end})",
+            field="training_start",
+        )
+    return data
 
 
 def describe_training_data(data: TrainingData) -> TrainingData:
@@ -96,25 +130,23 @@ def register(
     contract_id: int | None = None,
 ) -> ModelVersion:
     product = tx.product(slug)
+    artifact = check_text(artifact, field="artifact", what="the artifact URI") or ""
     if not artifact.strip():
         raise InputError("a model version needs an artifact URI", field="artifact")
-    if not _FLAVOR.match(flavor):
+    limitations = check_text(limitations, field="limitations", what="the limitations")
+    if not isinstance(flavor, str) or not _FLAVOR.fullmatch(flavor):
         raise InputError(
             f"{flavor!r} is not a valid flavor",
             field="flavor",
             hint="Use a short lower-case name such as sklearn, mlflow, onnx or http",
         )
     if training_data is not None:
-        if training_data.rows is not None and training_data.rows < 0:
-            raise InputError("training rows cannot be negative", field="training_rows")
-        start, end = training_data.start, training_data.end
-        if start and end and start > end:
-            raise InputError(
-                f"the training data's start ({start}) is after its end ({end})",
-                field="training_start",
-            )
-        training_data = describe_training_data(training_data)
-    name = model or product.slug
+        training_data = describe_training_data(check_training_data(training_data))
+    name = product.slug
+    if model is not None:
+        name = check_name(
+            model, field="model", limit=limit_of(ModelRow.name), what="a model's name"
+        )
     model_row = tx.session.scalar(
         select(ModelRow).where(ModelRow.product_id == product.id, ModelRow.name == name)
     )
