@@ -141,6 +141,7 @@ def test_no_alert_on_fresh_samples_and_an_alert_when_performance_drops() -> None
         "metric": "roc_auc",
         "estimated": pytest.approx(report.chunks[3].metrics[0].estimated),
         "realized": None,
+        "change": "worse",
     }
 
 
@@ -188,7 +189,7 @@ def test_realized_values_fill_in_from_labels_joined_by_id() -> None:
     ("options", "field", "message"),
     [
         (_options(problem="ranking"), "problem", "unknown problem 'ranking'"),
-        (_options(metrics=["mae"]), "metric", "mae"),
+        (_options(metrics=["mae"]), "metrics", "mae"),
         (_options(y_pred_proba=None), "y_pred_proba", "needs the model's scores"),
         (_options(y_pred=None), "y_pred", "f1 needs the predictions"),
         (_options(y_true="label"), "label", "no column 'label'"),
