@@ -68,6 +68,7 @@ __all__ = [
     "ALERT_DIRECTIONS",
     "SCORES_OUTSIDE_WARNING",
     "PerformanceOptions",
+    "check_threshold",
     "estimate_performance",
 ]
 
@@ -190,14 +191,14 @@ def _validate(options: PerformanceOptions) -> None:
                 field="thresholds",
                 hint=f"Give thresholds for: {', '.join(options.metrics)}",
             )
-        _check_threshold(metric, value, options.problem, "thresholds")
+        check_threshold(metric, value, options.problem, "thresholds")
     if options.features is not None:
         twice = [c for c in options.features if list(options.features).count(c) > 1]
         if twice:
             raise InputError(f"feature {twice[0]!r} is named twice", field="features")
 
 
-def _check_threshold(metric: str, value: object, problem: str, field: str) -> None:
+def check_threshold(metric: str, value: object, problem: str, field: str) -> None:
     """A threshold is a finite number inside the range the metric can take."""
     info = metric_info(metric, problem)
     if not isinstance(value, int | float) or isinstance(value, bool):
