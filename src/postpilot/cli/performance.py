@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,6 +31,10 @@ from postpilot.cli.monitoring import (
     _report_out,
 )
 from postpilot.errors import InputError, NotFoundError
+
+if TYPE_CHECKING:
+    from postpilot.performance.run import PerformanceOptions
+    from postpilot.registry import Registry
 
 __all__ = ["estimate"]
 
@@ -161,7 +166,7 @@ def estimate(
 
     Exit 0 when no metric alerts, 1 when one does, 2 for unusable input.
     """
-    from postpilot.performance.run import PerformanceOptions, estimate_performance
+    from postpilot.performance.run import PerformanceOptions
 
     check_outputs({"--output": output}, inputs=[reference, analysis])
     _one_way_to_chunk(chunk_size, chunk_number, chunk_period)
@@ -180,22 +185,38 @@ def estimate(
         id_column=id_column,
         alert_direction=alert_direction,
     )
-    reg = registry() if product else None
+    with contextlib.ExitStack() as stack:
+        reg = stack.enter_context(registry()) if product else None
+        _run(reg, product, options, reference, analysis, drift, fmt, output)
+
+
+def _run(
+    reg: Registry | None,
+    product: str | None,
+    options: PerformanceOptions,
+    reference: str,
+    analysis: str,
+    drift: bool,
+    fmt: ReportFormat,
+    output: Path | None,
+) -> None:
+    from postpilot.performance.run import estimate_performance
+
     labels: Callable[[list[str]], dict[str, object]] | None = None
     if reg is not None and product:
         sla = _product(reg, product).sla  # an unknown product fails before the long part
         metric, floor = sla.quality_metric, sla.quality_threshold
         if metric in options.metrics and metric not in options.thresholds and floor is not None:
             assert metric is not None
-            _check_sla(product, metric, floor, problem)
+            _check_sla(product, metric, floor, options.problem)
             options = dataclasses.replace(options, thresholds={**options.thresholds, metric: floor})
-        if id_column:
+        if options.id_column:
             store, slug = reg, product
 
             def labels(ids: list[str]) -> dict[str, object]:
                 return store.labels(slug, ids)
 
-    elif id_column:
+    elif options.id_column:
         raise InputError(
             "--id-column joins labels ingested for a product; name it with --product",
             field="id_column",
