@@ -62,6 +62,9 @@ def test_census_improving_f1_is_reported_not_alerted_by_default() -> None:
     # (0.779 and 0.810 against a floor of 0.821), ROC AUC in chunk 6 (realized 0.896).
     assert flagged == {("6", "f1"), ("7", "f1"), ("6", "roc_auc")}
     assert all(a["change"] == "worse" for a in report.alerts)
+    page = report.to_html()
+    assert "ALERT: chunk 6, f1 (worse)." in page
+    assert "(reported, not alerted): f1 in chunk 3, f1 in chunk 4" in page
     assert report.settings["alert_direction"] == "worse"
 
     _, either, _ = _census(alert_direction="either")
@@ -119,6 +122,7 @@ def test_scores_outside_the_calibrated_range_are_flagged() -> None:
     assert [w["chunk"] for w in data["warnings"]] == ["3", "4", "5", "6", "7"]
     assert data["chunks"][3]["scores_outside_reference"] == pytest.approx(shares[3])
     assert data["settings"]["scores_outside_warning"] == 0.10
+    assert "Warning, chunk 3: 5" in report.to_html()
     # Where the calibration is extrapolated the estimate is further off.
     error = [abs((c.metrics[0].estimated or 0) - (c.metrics[0].realized or 0)) for c in chunks]
     assert max(error[:3]) < min(error[3:7])
