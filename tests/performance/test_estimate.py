@@ -214,3 +214,17 @@ def test_binary_labels_must_be_zero_or_one() -> None:
     )
     with pytest.raises(InputError, match="'no' is not a number"):
         estimate_performance(data, data, _options())
+
+
+def test_scores_outside_the_calibrated_range_per_row() -> None:
+    binary = CBPE("binary").fit(np.array([0, 1, 0, 1]), np.array([0.2, 0.4, 0.6, 0.8]))
+    assert binary.score_ranges == [(0.2, 0.8)]
+    below, above, either = binary.outside_reference(np.array([0.1, 0.2, 0.5, 0.8, 0.9, 0.95]))
+    assert (below, above, either) == pytest.approx((1 / 6, 2 / 6, 3 / 6))
+    assert np.isnan(binary.outside_reference(np.array([]))[2])
+
+    # multiclass: a row counts once, when any class's score leaves that class's range
+    fitted = np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.3, 0.2, 0.5]])
+    multi = CBPE("multiclass", ["a", "b", "c"]).fit(np.array(["a", "b", "c"]), fitted)
+    rows = np.array([[0.4, 0.3, 0.3], [0.6, 0.2, 0.2], [0.1, 0.1, 0.8]])
+    assert multi.outside_reference(rows) == pytest.approx((1 / 3, 2 / 3, 2 / 3))

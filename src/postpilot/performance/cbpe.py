@@ -120,7 +120,7 @@ class CBPE:
         proba = self._proba(y_proba)
         if truth.shape[0] != proba.shape[0]:
             raise InputError("y_true and y_pred_proba differ in length", field="y_true")
-        columns = proba.reshape(proba.shape[0], -1)
+        columns = proba[:, None] if proba.ndim == 1 else proba
         finite = [c[np.isfinite(c)] for c in columns.T]
         self.score_ranges = [
             (float(c.min()), float(c.max())) if c.size else (math.nan, math.nan) for c in finite
@@ -166,7 +166,7 @@ class CBPE:
         if not self.score_ranges:
             raise RuntimeError("CBPE.outside_reference() before fit()")
         proba = self._proba(y_proba)
-        columns = proba.reshape(proba.shape[0], -1)
+        columns = proba[:, None] if proba.ndim == 1 else proba
         if columns.shape[0] == 0:
             return (math.nan, math.nan, math.nan)
         low = np.array([r[0] for r in self.score_ranges])
