@@ -141,6 +141,7 @@ def test_no_alert_on_fresh_samples_and_an_alert_when_performance_drops() -> None
         "metric": "roc_auc",
         "estimated": pytest.approx(report.chunks[3].metrics[0].estimated),
         "realized": None,
+        "change": "worse",
     }
 
 
@@ -188,7 +189,7 @@ def test_realized_values_fill_in_from_labels_joined_by_id() -> None:
     ("options", "field", "message"),
     [
         (_options(problem="ranking"), "problem", "unknown problem 'ranking'"),
-        (_options(metrics=["mae"]), "metric", "mae"),
+        (_options(metrics=["mae"]), "metrics", "mae"),
         (_options(y_pred_proba=None), "y_pred_proba", "needs the model's scores"),
         (_options(y_pred=None), "y_pred", "f1 needs the predictions"),
         (_options(y_true="label"), "label", "no column 'label'"),
@@ -213,3 +214,17 @@ def test_binary_labels_must_be_zero_or_one() -> None:
     )
     with pytest.raises(InputError, match="'no' is not a number"):
         estimate_performance(data, data, _options())
+
+
+def test_scores_outside_the_calibrated_range_per_row() -> None:
+    binary = CBPE("binary").fit(np.array([0, 1, 0, 1]), np.array([0.2, 0.4, 0.6, 0.8]))
+    assert binary.score_ranges == [(0.2, 0.8)]
+    below, above, either = binary.outside_reference(np.array([0.1, 0.2, 0.5, 0.8, 0.9, 0.95]))
+    assert (below, above, either) == pytest.approx((1 / 6, 2 / 6, 3 / 6))
+    assert np.isnan(binary.outside_reference(np.array([]))[2])
+
+    # multiclass: a row counts once, when any class's score leaves that class's range
+    fitted = np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.3, 0.2, 0.5]])
+    multi = CBPE("multiclass", ["a", "b", "c"]).fit(np.array(["a", "b", "c"]), fitted)
+    rows = np.array([[0.4, 0.3, 0.3], [0.6, 0.2, 0.2], [0.1, 0.1, 0.8]])
+    assert multi.outside_reference(rows) == pytest.approx((1 / 3, 2 / 3, 2 / 3))

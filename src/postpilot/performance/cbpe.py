@@ -29,6 +29,7 @@ visible without labels.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -111,12 +112,19 @@ class CBPE:
         self.problem = problem
         self.classes: list[object] = list(classes) if classes else [0, 1]
         self._calibrators: list[IsotonicCalibrator] = []
+        self.score_ranges: list[tuple[float, float]] = []
+        """Per score column, the lowest and highest score the calibrator was fitted on."""
 
     def fit(self, y_true: npt.ArrayLike, y_proba: npt.ArrayLike) -> CBPE:
         truth = np.asarray(y_true)
         proba = self._proba(y_proba)
         if truth.shape[0] != proba.shape[0]:
             raise InputError("y_true and y_pred_proba differ in length", field="y_true")
+        columns = proba[:, None] if proba.ndim == 1 else proba
+        finite = [c[np.isfinite(c)] for c in columns.T]
+        self.score_ranges = [
+            (float(c.min()), float(c.max())) if c.size else (math.nan, math.nan) for c in finite
+        ]
         if self.problem == "binary":
             self._calibrators = [IsotonicCalibrator().fit(proba, _binary(truth, "y_true"))]
         else:
@@ -150,6 +158,22 @@ class CBPE:
         uniform = np.full_like(calibrated, 1.0 / len(self.classes))
         out: Floats = np.divide(calibrated, total, out=uniform, where=total > 0)
         return out
+
+    def outside_reference(self, y_proba: npt.ArrayLike) -> tuple[float, float, float]:
+        """Shares of rows with a score below, above, and on either side of the range
+        the calibrator was fitted on (a row counts once, for multiclass if any of
+        its class scores is outside that class's range); nan for no rows."""
+        if not self.score_ranges:
+            raise RuntimeError("CBPE.outside_reference() before fit()")
+        proba = self._proba(y_proba)
+        columns = proba[:, None] if proba.ndim == 1 else proba
+        if columns.shape[0] == 0:
+            return (math.nan, math.nan, math.nan)
+        low = np.array([r[0] for r in self.score_ranges])
+        high = np.array([r[1] for r in self.score_ranges])
+        below = (columns < low).any(axis=1)
+        above = (columns > high).any(axis=1)
+        return (float(below.mean()), float(above.mean()), float((below | above).mean()))
 
     def estimate(
         self,

@@ -47,7 +47,24 @@ def section(report: PerformanceReport) -> str:
             f"first in chunk <b>{_esc(first['chunk'])}</b> ({_esc(first['metric'])})."
         )
     else:
-        lines.append("<b>No metric left its acceptable range.</b>")
+        lines.append("<b>No metric left its acceptable range on the alerting side.</b>")
+    direction = report.settings.get("alert_direction", "worse")
+    lines.append(f"Alerting when a metric got: {_esc(direction)}.")
+    for entry in alerts:
+        lines.append(
+            f"ALERT: chunk {_esc(entry['chunk'])}, {_esc(entry['metric'])} "
+            f"({_esc(entry.get('change') or '')})."
+        )
+    better = [
+        e
+        for e in report.improvements
+        if not any(a["chunk"] == e["chunk"] and a["metric"] == e["metric"] for a in alerts)
+    ]
+    if better:
+        named = ", ".join(f"{_esc(e['metric'])} in chunk {_esc(e['chunk'])}" for e in better)
+        lines.append(f"Better than the acceptable range (reported, not alerted): {named}.")
+    for warning in report.warnings:
+        lines.append(f"Warning, chunk {_esc(warning['chunk'])}: {_esc(warning['message'])}.")
     css = "bad" if alerts else "good"
     parts = [
         "<h2>Model performance</h2>",

@@ -4,13 +4,21 @@
 estimate --format json``::
 
     {"chunks": [{"key", "start", "end", "rows", "labelled",
+                 "scores_outside_reference", "warnings", ...,
                  "metrics": [{"metric", "estimated", "lower", "upper",
-                              "realized", "alert", ...}]}],
-     "alerts": [...], "thresholds": {...}, "reference_chunks": [...], "settings": {...}}
+                              "realized", "alert", "change", ...}]}],
+     "alerts": [...], "improvements": [...], "warnings": [...],
+     "thresholds": {...}, "reference_chunks": [...], "settings": {...}}
 
 ``lower``/``upper`` are the confidence band of the estimate (3 sampling
 errors, from the reference); ``threshold_lower``/``threshold_upper`` the
-acceptable range; ``realized`` is null until the chunk has labels.
+acceptable range; ``realized`` is null until the chunk has labels; ``change``
+is ``"worse"``/``"better"`` when the chunk lies beyond that range on that side
+(``alert`` says whether that side alerts). Each chunk also has
+``scores_outside_reference`` (share of rows with a score outside the range
+CBPE was calibrated on; null for DLE), ``scores_below_reference``,
+``scores_above_reference`` and ``warnings``; the report lists ``improvements``
+and ``warnings`` beside ``alerts``.
 """
 
 from __future__ import annotations
@@ -47,6 +55,9 @@ class MetricResult:
     sampling_error: float | None = None
     threshold_lower: float | None = None
     threshold_upper: float | None = None
+    change: str | None = None
+    """``"worse"`` or ``"better"`` when the chunk lies beyond the threshold on that side
+    (whether or not that side alerts, see ``settings["alert_direction"]``), else None."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,12 @@ class ChunkPerformance:
     labelled: int
     metrics: list[MetricResult]
     period: str = "analysis"
+    scores_outside_reference: float | None = None
+    """Share of rows with a score outside the range CBPE's calibrator was fitted on
+    (None for DLE); ``scores_below_reference``/``scores_above_reference`` split it."""
+    scores_below_reference: float | None = None
+    scores_above_reference: float | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def alert(self) -> bool:
@@ -66,6 +83,16 @@ class ChunkPerformance:
 
 def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _entry(chunk: ChunkPerformance, m: MetricResult) -> dict[str, Any]:
+    return {
+        "chunk": chunk.key,
+        "metric": m.metric,
+        "estimated": _finite(m.estimated),
+        "realized": _finite(m.realized),
+        "change": m.change,
+    }
 
 
 @dataclass
@@ -89,17 +116,18 @@ class PerformanceReport:
     @property
     def alerts(self) -> list[dict[str, Any]]:
         """One entry per (chunk, metric) that alerts, in chunk order."""
-        return [
-            {
-                "chunk": c.key,
-                "metric": m.metric,
-                "estimated": _finite(m.estimated),
-                "realized": _finite(m.realized),
-            }
-            for c in self.chunks
-            for m in c.metrics
-            if m.alert
-        ]
+        return [_entry(c, m) for c in self.chunks for m in c.metrics if m.alert]
+
+    @property
+    def improvements(self) -> list[dict[str, Any]]:
+        """One entry per (chunk, metric) better than its acceptable range, in chunk
+        order: reported, and alerted only when asked (``alert_direction``)."""
+        return [_entry(c, m) for c in self.chunks for m in c.metrics if m.change == "better"]
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        """Every chunk's warnings (scores outside the reference's range), in chunk order."""
+        return [{"chunk": c.key, "message": w} for c in self.chunks for w in c.warnings]
 
     def series(self, metric: str, period: str = "analysis") -> list[tuple[str, MetricResult]]:
         chunks = self.chunks if period == "analysis" else self.reference_chunks
@@ -113,6 +141,10 @@ class PerformanceReport:
                 "end": _plain(c.end),
                 "rows": c.rows,
                 "labelled": c.labelled,
+                "scores_outside_reference": _finite(c.scores_outside_reference),
+                "scores_below_reference": _finite(c.scores_below_reference),
+                "scores_above_reference": _finite(c.scores_above_reference),
+                "warnings": list(c.warnings),
                 "metrics": [
                     {k: (_finite(v) if isinstance(v, float) else v) for k, v in asdict(m).items()}
                     for m in c.metrics
@@ -125,6 +157,8 @@ class PerformanceReport:
             "method": self.method,
             "chunks": [chunk(c) for c in self.chunks],
             "alerts": self.alerts,
+            "improvements": self.improvements,
+            "warnings": self.warnings,
             "thresholds": {
                 k: {"lower": _finite(t.lower), "upper": _finite(t.upper), "source": t.source}
                 for k, t in self.thresholds.items()

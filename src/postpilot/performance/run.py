@@ -19,14 +19,30 @@ errors of a typical chunk: never a band of width zero. The reference chunks'
 standard deviation is floored at that sampling error, since ten chunks give a
 noisy standard deviation and a too-narrow range means false alarms.
 
-Alert: a chunk alerts on a metric when its whole confidence band lies beyond
-a threshold (the drop is larger than sampling noise explains), or when its
-realized value does.
+Alert: a chunk is beyond a threshold on a metric when its whole confidence
+band lies beyond it (the change is larger than sampling noise explains), or
+when its realized value does. Which side alerts is ``alert_direction``:
+``"worse"`` (the default) alerts when the metric got worse (fell, for a metric
+where higher is better; rose, for a loss such as MAE, RMSE or log loss),
+``"better"`` when it got better, ``"either"`` on both sides. A chunk beyond the
+other side is still reported (``change`` is ``"better"`` or ``"worse"``), not
+alerted: a model that improves is news, not an incident. An SLA is a bound on
+one side only (the worse side), so with ``"better"`` it never alerts.
+
+Scores outside the reference's range: CBPE's calibrator is fitted on the
+reference's scores; a score above the highest (or below the lowest) of them
+gets the calibrated probability of that extreme, which is a guess. Each chunk
+reports the share of its rows with a score outside that range (per class
+column, for multiclass), and warns when the share is above
+``SCORES_OUTSIDE_WARNING`` (10 %): without a shift, a chunk has about
+``2 / reference rows`` of its scores there.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,9 +64,19 @@ from postpilot.performance.results import (
     Threshold,
 )
 
-__all__ = ["PerformanceOptions", "estimate_performance"]
+__all__ = [
+    "ALERT_DIRECTIONS",
+    "SCORES_OUTSIDE_WARNING",
+    "PerformanceOptions",
+    "check_threshold",
+    "estimate_performance",
+]
 
 PROBLEMS = ("binary", "multiclass", "regression")
+ALERT_DIRECTIONS = ("worse", "better", "either")
+"""Which change of a metric alerts: it got worse (default), better, or either."""
+SCORES_OUTSIDE_WARNING = 0.10
+"""A chunk warns when more than this share of its scores lies outside the reference's."""
 _SIGMAS = 3.0
 _MIN_REFERENCE_CHUNKS = 3
 _BOOTSTRAPS = 60
@@ -76,6 +102,7 @@ class PerformanceOptions:
     timestamp: str | None = None
     thresholds: Mapping[str, float] = field(default_factory=dict)
     id_column: str | None = None
+    alert_direction: str = "worse"
     seed: int = 0
 
     def settings(self) -> dict[str, Any]:
@@ -93,6 +120,8 @@ class PerformanceOptions:
             "timestamp": self.timestamp,
             "thresholds": dict(self.thresholds),
             "id_column": self.id_column,
+            "alert_direction": self.alert_direction,
+            "scores_outside_warning": SCORES_OUTSIDE_WARNING,
         }
 
     @property
@@ -116,10 +145,20 @@ def _validate(options: PerformanceOptions) -> None:
             hint=f"Use one of: {', '.join(PROBLEMS)}",
         )
     if not options.metrics:
-        raise InputError("name at least one metric", field="metric")
-    if len(set(options.metrics)) != len(options.metrics):
-        raise InputError("a metric is named twice", field="metric")
-    infos = [metric_info(m, options.problem) for m in options.metrics]
+        raise InputError("name at least one metric", field="metrics")
+    twice = [m for m in options.metrics if list(options.metrics).count(m) > 1]
+    if twice:
+        raise InputError(f"metric {twice[0]!r} is named twice", field="metrics")
+    try:
+        infos = [metric_info(m, options.problem) for m in options.metrics]
+    except InputError as exc:
+        raise InputError(exc.message, field="metrics", hint=exc.hint) from exc
+    if options.alert_direction not in ALERT_DIRECTIONS:
+        raise InputError(
+            f"unknown alert direction {options.alert_direction!r}",
+            field="alert_direction",
+            hint=f"Use one of: {', '.join(ALERT_DIRECTIONS)}",
+        )
     proba = options.y_pred_proba
     if options.problem == "multiclass":
         if proba is not None and not isinstance(proba, Mapping):
@@ -145,17 +184,48 @@ def _validate(options: PerformanceOptions) -> None:
         raise InputError(
             f"{wanted or 'regression'} needs the predictions", field="y_pred", hint="Pass --y-pred"
         )
-    for metric in options.thresholds:
+    for metric, value in options.thresholds.items():
         if metric not in options.metrics:
             raise InputError(
                 f"threshold for {metric!r}, which is not one of the metrics asked for",
                 field="thresholds",
+                hint=f"Give thresholds for: {', '.join(options.metrics)}",
             )
+        check_threshold(metric, value, options.problem, "thresholds")
+    if options.features is not None:
+        twice = [c for c in options.features if list(options.features).count(c) > 1]
+        if twice:
+            raise InputError(f"feature {twice[0]!r} is named twice", field="features")
+
+
+def check_threshold(metric: str, value: object, problem: str, field: str) -> None:
+    """A threshold is a finite number inside the range the metric can take."""
+    info = metric_info(metric, problem)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise InputError(f"threshold {metric}={value!r} is not a number", field=field)
+    if not math.isfinite(value):
+        raise InputError(
+            f"threshold {metric}={value} is not a finite number",
+            field=field,
+            hint=f"Give {metric} a number it can reach",
+        )
+    low, high = info.lower, info.upper
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f"from {low:g}" if high is None else f"from {low:g} to {high:g}"
+        if low is None:
+            span = f"up to {high:g}"
+        raise InputError(
+            f"threshold {metric}={value:g} is out of range: {metric} goes {span}",
+            field=field,
+        )
 
 
 def _chunkers(options: PerformanceOptions, ref_rows: int, ana_rows: int) -> tuple[Chunker, Chunker]:
+    size = options.chunk_size
+    if size is not None and size > max(ref_rows, ana_rows, 1):
+        size = max(ref_rows, ana_rows, 1)  # one chunk either way; keeps row numbers in range
     pair = chunker_pair(
-        chunk_size=options.chunk_size,
+        chunk_size=size,
         chunk_number=options.chunk_number,
         chunk_period=options.chunk_period,
         timestamp=options.timestamp,
@@ -168,19 +238,87 @@ def _chunkers(options: PerformanceOptions, ref_rows: int, ana_rows: int) -> tupl
     return SizeChunker(size), SizeChunker(size)
 
 
+def _name(data: object, label: str) -> str:
+    """How to name an input in a message: its path, else ``the reference data``."""
+    if isinstance(data, str | os.PathLike):
+        return f"the {label} data ({os.fspath(data)})"
+    return f"the {label} data"
+
+
+_DUPLICATED = re.compile(r"^(?P<name>.*)_duplicated_\d+$")
+
+
 def _read(data: object, columns: list[str], label: str) -> pl.DataFrame:
+    """Every row of ``data``; the ``columns`` must be there, and no column name twice."""
     from postpilot.profiles.readers import open_source
 
     source = open_source(data, batch_size=1 << 20, columns=None)
     frames = list(source.batches)
     frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    for name in frame.columns:
+        match = _DUPLICATED.match(name)  # how polars names a CSV header's second "x"
+        if match and match.group("name") in frame.columns:
+            raise InputError(
+                f"{_name(data, label)} has two columns named {match.group('name')!r}",
+                field=match.group("name"),
+                hint="Rename one of them: every column needs its own name",
+            )
+    _require(frame, columns, data, label, field=None)
+    return frame
+
+
+def _require(
+    frame: pl.DataFrame, columns: Sequence[str], data: object, label: str, field: str | None
+) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(
-            f"the {label} data has no column {missing[0]!r}",
-            field=missing[0],
+            f"{_name(data, label)} has no column {missing[0]!r}",
+            field=field or missing[0],
             hint=f"Its columns are: {', '.join(frame.columns)}",
         )
+
+
+def _as_numbers(
+    frame: pl.DataFrame, column: str, what: str, field: str, data: object, label: str
+) -> pl.DataFrame:
+    """``column`` as Float64: numbers, booleans, or text that reads as numbers."""
+    values = frame.get_column(column)
+    if values.dtype.is_numeric() or values.dtype == pl.Boolean or values.dtype == pl.Null:
+        return frame.with_columns(values.cast(pl.Float64))
+    if values.dtype != pl.String:
+        raise InputError(
+            f"{what} column {column!r} in {_name(data, label)} is {values.dtype}, not numbers",
+            field=field,
+        )
+    cast = values.str.strip_chars().cast(pl.Float64, strict=False)
+    bad = cast.is_null() & values.is_not_null()
+    if bad.any():
+        raise InputError(
+            f"{what} column {column!r} in {_name(data, label)} holds "
+            f"{values.filter(bad)[0]!r}, not a number",
+            field=field,
+        )
+    return frame.with_columns(cast)
+
+
+def _typed_outputs(
+    frame: pl.DataFrame, options: PerformanceOptions, data: object, label: str
+) -> pl.DataFrame:
+    """The model's outputs as numbers (scores always; predictions unless multiclass),
+    checked once up front so that a bad value is named, not met in the middle of a chunk."""
+    for column in options.proba_columns:
+        frame = _as_numbers(frame, column, "score", "y_pred_proba", data, label)
+    if options.y_pred is not None and options.problem != "multiclass":
+        frame = _as_numbers(frame, options.y_pred, "prediction", "y_pred", data, label)
+        missing = frame.get_column(options.y_pred).fill_nan(None).null_count()
+        if missing:
+            raise InputError(
+                f"prediction column {options.y_pred!r} in {_name(data, label)} has "
+                f"{missing:,} missing value(s)",
+                field="y_pred",
+                hint="Every row needs the model's prediction",
+            )
     return frame
 
 
@@ -275,6 +413,13 @@ class _Problem:
         assert self.cbpe is not None
         return self.cbpe.estimate(self.metrics, self._scores(frame), pred)
 
+    def outside(self, frame: pl.DataFrame) -> tuple[float, float, float] | None:
+        """Shares of rows with a score (below, above, either side of) the range the
+        calibrator was fitted on; None for DLE."""
+        if self.cbpe is None:
+            return None
+        return self.cbpe.outside_reference(self._scores(frame))
+
     def realized(self, frame: pl.DataFrame) -> dict[str, float]:
         labelled = frame.filter(pl.col(_LABEL).is_not_null())
         if labelled.height == 0:
@@ -362,6 +507,7 @@ def _result(
     error: float,
     threshold: Threshold,
     problem: str,
+    direction: str = "worse",
 ) -> MetricResult:
     info = metric_info(metric, problem)
     lower = upper = None
@@ -379,13 +525,16 @@ def _result(
         (lower is not None and lower > threshold.upper)
         or (math.isfinite(realized) and realized > threshold.upper)
     )
+    worse, better = (below, above) if info.higher_is_better else (above, below)
+    change = "worse" if worse else "better" if better else None
     return MetricResult(
         metric=metric,
         estimated=estimated if math.isfinite(estimated) else None,
         lower=lower,
         upper=upper,
         realized=realized if math.isfinite(realized) else None,
-        alert=bool(below or above),
+        alert=change is not None and direction in (change, "either"),
+        change=change,
         sampling_error=error if math.isfinite(error) else None,
         threshold_lower=threshold.lower,
         threshold_upper=threshold.upper,
@@ -414,12 +563,20 @@ def estimate_performance(
         raise InputError(
             "joining ingested labels needs the prediction id column", field="id_column"
         )
-    if options.id_column is not None and options.id_column not in analysis_frame.columns:
+    if options.id_column is not None:
+        _require(analysis_frame, [options.id_column], analysis, "analysis", "id_column")
+    if options.features is not None:
+        _require(reference_frame, options.features, reference, "reference", "features")
+        _require(analysis_frame, options.features, analysis, "analysis", "features")
+    if reference_frame.height == 0:
+        raise InputError(f"{_name(reference, 'reference')} has no rows", field="reference")
+    if analysis_frame.height == 0:
         raise InputError(
-            f"the analysis data has no column {options.id_column!r}",
-            field="id_column",
-            hint=f"Its columns are: {', '.join(analysis_frame.columns)}",
+            f"{_name(analysis, 'analysis')} has no rows: there is nothing to estimate",
+            field="analysis",
         )
+    reference_frame = _typed_outputs(reference_frame, options, reference, "reference")
+    analysis_frame = _typed_outputs(analysis_frame, options, analysis, "analysis")
 
     reference_frame = reference_frame.with_columns(
         _typed_labels(reference_frame.get_column(options.y_true), options.problem, "label").alias(
@@ -430,7 +587,13 @@ def estimate_performance(
     if unlabelled:
         reference_frame = reference_frame.filter(pl.col(_LABEL).is_not_null())
     if reference_frame.height < 2:
-        raise InputError("the reference data needs labelled rows to fit on", field="y_true")
+        raise InputError(
+            f"{_name(reference, 'reference')} needs labelled rows to fit on; "
+            f"{reference_frame.height} of its rows have a label in {options.y_true!r}",
+            field="y_true",
+        )
+    if options.problem != "regression":
+        _check_classes(reference_frame, options, reference)
     analysis_frame = _with_labels(analysis_frame, options, labels)
 
     inputs, skipped = _features(options, reference_frame, analysis_frame)
@@ -471,6 +634,7 @@ def estimate_performance(
         for i, (chunk, part) in enumerate(chunks):
             estimates = problem.estimate(part)
             real = known[i] if known is not None else problem.realized(part)
+            outside = problem.outside(part)
             out.append(
                 ChunkPerformance(
                     key=chunk.key,
@@ -486,10 +650,15 @@ def estimate_performance(
                             unit_errors[m] / math.sqrt(max(chunk.rows, 1)),
                             thresholds[m],
                             options.problem,
+                            options.alert_direction,
                         )
                         for m in options.metrics
                     ],
                     period=period,
+                    scores_below_reference=None if outside is None else outside[0],
+                    scores_above_reference=None if outside is None else outside[1],
+                    scores_outside_reference=None if outside is None else outside[2],
+                    warnings=_warnings(outside, problem),
                 )
             )
         return out
@@ -512,6 +681,44 @@ def estimate_performance(
         },
         reference_rows=reference_frame.height,
     )
+
+
+def _check_classes(reference: pl.DataFrame, options: PerformanceOptions, data: object) -> None:
+    """CBPE calibrates each class's scores against the reference labels: every class
+    must occur there, or its calibrated probability is a constant and every estimate
+    a fiction (a single-class reference would pass for a perfect model)."""
+    values = reference.get_column(_LABEL).drop_nulls().unique().to_list()
+    if options.problem == "binary":
+        seen = {f"{float(v):g}" for v in values}
+        missing = [c for c in ("0", "1") if c not in seen]
+    else:
+        seen = {str(v) for v in values}
+        missing = [c for c in options.classes if c not in seen]
+    if missing:
+        present = ", ".join(sorted(seen)) or "none"
+        raise InputError(
+            f"class {missing[0]} never occurs in the labels of {_name(data, 'reference')} "
+            f"(labels seen: {present}); CBPE needs every class there to calibrate the scores",
+            field="y_true",
+            hint="Use a reference with every outcome, e.g. the model's test set",
+        )
+
+
+def _warnings(outside: tuple[float, float, float] | None, problem: _Problem) -> list[str]:
+    if outside is None or not outside[2] > SCORES_OUTSIDE_WARNING:
+        return []
+    below, above, either = outside
+    assert problem.cbpe is not None
+    ranges = problem.cbpe.score_ranges
+    where = (
+        f"the reference's range [{ranges[0][0]:.4g}, {ranges[0][1]:.4g}]"
+        if len(ranges) == 1
+        else "the reference's range of their class"
+    )
+    return [
+        f"{either:.1%} of scores lie outside {where} ({above:.1%} above, {below:.1%} below): "
+        "CBPE's calibration is extrapolated there and the estimate may be off"
+    ]
 
 
 def _label_dtype(problem: str) -> pl.DataType:
