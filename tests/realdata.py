@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -70,7 +71,9 @@ def penguins() -> pl.DataFrame:
 def nannyml_table(name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(reference, analysis)`` of ``nannyml.datasets.load_<name>``, e.g.
     ``synthetic_car_loan_dataset`` or ``us_census_ma_employment_data``."""
-    import nannyml
+    with warnings.catch_warnings():  # importing nannyml warns (pyspark, pandas 3)
+        warnings.simplefilter("ignore")
+        import nannyml
 
     loaded = getattr(nannyml.datasets, f"load_{name}")()
     return pl.from_pandas(loaded[0]), pl.from_pandas(loaded[1])
