@@ -106,9 +106,7 @@ class CountChunker(SizeChunker):
         super().__init__(max(1, -(-total_rows // count)))
         self.count = count
         self.total_rows = total_rows
-        self._starts = np.array(
-            [-(-k * total_rows // count) for k in range(count)], dtype=np.int64
-        )
+        self._starts = np.array([-(-k * total_rows // count) for k in range(count)], dtype=np.int64)
 
     def keys(self, frame: pl.DataFrame, offset: int) -> pl.Series:
         index = np.arange(offset, offset + frame.height, dtype=np.int64)
