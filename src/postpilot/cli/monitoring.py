@@ -103,7 +103,7 @@ def drift(
     output: Output = None,
 ) -> None:
     """Detect drift. Exit 0 when nothing drifted, 1 when something did, 2 for unusable input."""
-    from postpilot.monitoring.run import DriftOptions, run_drift
+    from postpilot.monitoring.run import DriftOptions
 
     check_outputs({"--output": output}, inputs=[reference, current])
     names = [n.strip() for item in columns or [] for n in item.split(",") if n.strip()]
@@ -118,6 +118,24 @@ def drift(
         multivariate=multivariate,
     )
     reg = registry() if product else None
+    try:
+        _drift(reg, product, reference, current, options, fmt, output)
+    finally:
+        if reg is not None:
+            reg.close()
+
+
+def _drift(
+    reg: Any,
+    product: str | None,
+    reference: str,
+    current: str,
+    options: Any,
+    fmt: ReportFormat,
+    output: Path | None,
+) -> None:
+    from postpilot.monitoring.run import run_drift
+
     if reg is not None and product:
         reg.product(product)  # an unknown product fails before the long part
     with console.status("profiling and comparing ...") if fmt is ReportFormat.table else _nothing():
@@ -172,7 +190,8 @@ def drift_history(
     from postpilot.monitoring.store import load_history
 
     check_outputs({"--output": output})
-    history = load_history(registry(), product)
+    with registry() as reg:
+        history = load_history(reg, product)
     report = drift_from_profiles(
         history.reference,
         history.chunks,
@@ -258,7 +277,7 @@ def _worst(results: list[Any]) -> Any:
     def badness(r: Any) -> float:
         if r.p_value is not None:
             p = r.adjusted_p_value if r.adjusted_p_value is not None else r.p_value
-            return -p
+            return -float(p)
         return r.statistic if r.statistic == r.statistic else float("inf")
 
     return max(drifted, key=badness)
