@@ -71,11 +71,22 @@ def test_band_uses_reference_chunks_and_never_drops_below_the_threshold() -> Non
 
 
 def test_too_few_reference_chunks_fall_back_to_the_tests_threshold() -> None:
-    report = run_drift(frame(15_000, 1), frame(15_000, 2), DriftOptions(chunk_size=10_000))
+    report = run_drift(frame(9_000, 1), frame(15_000, 2), DriftOptions(chunk_size=10_000))
     assert report.reference_chunks == []
     assert all(r.threshold_source == "test" for c in report.chunks for r in c.columns)
     assert report.chunks[0].multivariate.band_source == "fallback"
     assert report.chunks[0].multivariate.lower < report.chunks[0].multivariate.upper
+
+
+def test_the_band_edge_is_the_largest_reference_chunk_or_mean_plus_3_sd() -> None:
+    from postpilot.monitoring.run import _band_upper
+
+    assert _band_upper([0.2]) is None
+    assert _band_upper([0.1, 0.3]) == 0.3  # two chunks: the larger one
+    values = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9]
+    assert _band_upper(values) == 0.9  # an outlier chunk above mean + 3 sd still bounds it
+    spread = [0.1, 0.2, 0.3]
+    assert _band_upper(spread) == pytest.approx(0.2 + 3 * 0.1)
 
 
 def test_weekly_chunks() -> None:
@@ -109,8 +120,16 @@ def test_multivariate_catches_a_changed_relation() -> None:
         (DriftOptions(chunk_period="week"), "timestamp"),
         (DriftOptions(chunk_period="fortnight", timestamp="ts"), "chunk_period"),
         (DriftOptions(chunk_size=0), "chunk_size"),
-        (DriftOptions(columns=["nope"]), "nope"),
-        (DriftOptions(tests={"f0": "magic"}), None),
+        (DriftOptions(columns=["nope"]), "columns"),
+        (DriftOptions(chunk_number=0), "chunk_number"),
+        (DriftOptions(chunk_size=10**23), "chunk_size"),
+        (DriftOptions(tests={"nope": "ks"}), "tests"),
+        (DriftOptions(thresholds={"nope": 0.1}), "thresholds"),
+        (DriftOptions(thresholds={"f0": float("nan")}), "thresholds"),
+        (DriftOptions(tests={"i0": "ks"}, thresholds={"i0": 2.0}), "thresholds"),
+        (DriftOptions(tests={"c0": "ks"}), "tests"),
+        (DriftOptions(columns=["f0", "f0"]), "columns"),
+        (DriftOptions(tests={"f0": "magic"}), "tests"),
     ],
 )
 def test_bad_options_name_the_field(options: DriftOptions, field: str | None) -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from postpilot.cli._base import EXIT_FOUND, console, emit_json, notes, registry
+from postpilot.cli._output import check_outputs, staged
 from postpilot.errors import InputError
 
 __all__ = ["drift", "drift_history"]
@@ -101,8 +103,9 @@ def drift(
     output: Output = None,
 ) -> None:
     """Detect drift. Exit 0 when nothing drifted, 1 when something did, 2 for unusable input."""
-    from postpilot.monitoring.run import DriftOptions, run_drift
+    from postpilot.monitoring.run import DriftOptions
 
+    check_outputs({"--output": output}, inputs=[reference, current])
     names = [n.strip() for item in columns or [] for n in item.split(",") if n.strip()]
     options = DriftOptions(
         columns=names or None,
@@ -115,11 +118,32 @@ def drift(
         multivariate=multivariate,
     )
     reg = registry() if product else None
+    try:
+        _drift(reg, product, reference, current, options, fmt, output)
+    finally:
+        if reg is not None:
+            reg.close()
+
+
+def _drift(
+    reg: Any,
+    product: str | None,
+    reference: str,
+    current: str,
+    options: Any,
+    fmt: ReportFormat,
+    output: Path | None,
+) -> None:
+    from postpilot.monitoring.run import run_drift
+
     if reg is not None and product:
         reg.product(product)  # an unknown product fails before the long part
     with console.status("profiling and comparing ...") if fmt is ReportFormat.table else _nothing():
         report = run_drift(reference, current, options)
-    if reg is not None and product:
+
+    def store() -> None:
+        if reg is None or not product:
+            return
         from postpilot.monitoring.store import stored_chunks
 
         run = reg.record_monitoring(
@@ -131,8 +155,15 @@ def drift(
             result=report.to_dict(),
             chunks=stored_chunks(report),
         )
-        notes.print(f"stored as monitoring run #{run.id} of {product}", style="dim")
-    _report_out(report, fmt, output, f"Drift: {Path(current).name} vs {Path(reference).name}")
+        notes.print(f"stored as monitoring run #{run.id} of {escape(product)}", style="dim")
+
+    _report_out(
+        report,
+        fmt,
+        output,
+        f"Drift: {Path(current).name} vs {Path(reference).name}",
+        store=store,
+    )
 
 
 def drift_history(
@@ -158,7 +189,9 @@ def drift_history(
     from postpilot.monitoring.run import DriftOptions, drift_from_profiles
     from postpilot.monitoring.store import load_history
 
-    history = load_history(registry(), product)
+    check_outputs({"--output": output})
+    with registry() as reg:
+        history = load_history(reg, product)
     report = drift_from_profiles(
         history.reference,
         history.chunks,
@@ -168,6 +201,7 @@ def drift_history(
             multivariate=False,
         ),
         reference_chunks=history.reference_chunks,
+        runs=history.chunk_runs,
     )
     _report_out(report, fmt, output, f"Drift history of {product}")
 
@@ -180,27 +214,35 @@ def _report_out(
     *,
     html: Callable[[], str] | None = None,
     table: Callable[[Any], None] | None = None,
+    store: Callable[[], None] | None = None,
 ) -> None:
     """Print or write ``report`` as JSON, HTML (``html()``, else ``report.to_html``) or a
-    table; exit 1 when it alerts."""
-    if fmt is ReportFormat.json:
-        text = None
-        if output is None:
-            emit_json(report.to_dict())
-        else:
-            import json
+    table; exit 1 when it alerts. The file at ``output`` and whatever ``store()`` stores
+    land together or not at all (check ``output`` with ``check_outputs`` before the
+    work); with ``--format table`` the file gets the JSON."""
+    import json
 
-            text = json.dumps(report.to_dict(), indent=2, default=str)
-    elif fmt is ReportFormat.html:
+    data = report.to_dict() if fmt is not ReportFormat.html else None
+    text: str | None = None
+    if fmt is ReportFormat.html:
         text = html() if html is not None else report.to_html(title)
+    elif output is not None:
+        text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    with staged() as files:
+        if output is not None and text is not None:
+            files.write_text(output, text)
+        if store is not None:
+            store()
+    if fmt is ReportFormat.json:
+        if output is None:
+            emit_json(data)
+    elif fmt is ReportFormat.html:
         if output is None:
             typer.echo(text, nl=False)
     else:
-        text = None
         (table or _print)(report)
-    if output is not None and text is not None:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+    if output is not None:
+        console.print(f"wrote {escape(str(output))}")
     if report.alert:
         raise typer.Exit(EXIT_FOUND)
 
@@ -213,20 +255,49 @@ class _nothing:
         return None
 
 
+def _decision(r: Any) -> str:
+    """What decided a result, in plain text: p-value vs level, or statistic vs threshold."""
+    if r.threshold_source == "no values in the chunk":
+        return "no values in the chunk"
+    if r.p_value is not None:
+        adjusted = r.adjusted_p_value if r.adjusted_p_value is not None else r.p_value
+        text = f"p={r.p_value:.3g}, Holm {adjusted:.3g} {'<' if adjusted < r.threshold else '>='} "
+        text += f"{r.threshold:.3g}"
+        if r.threshold_source == "test and reference chunks":
+            text += f"; {r.test} {r.statistic:.4g}"
+        return text
+    side = ">" if r.statistic > r.threshold else "<="
+    where = " (reference band)" if r.threshold_source == "reference chunks" else ""
+    return f"{r.statistic:.4g} {side} {r.threshold:.4g}{where}"
+
+
+def _worst(results: list[Any]) -> Any:
+    drifted = [r for r in results if r.drifted] or results
+
+    def badness(r: Any) -> float:
+        if r.p_value is not None:
+            p = r.adjusted_p_value if r.adjusted_p_value is not None else r.p_value
+            return -float(p)
+        return r.statistic if r.statistic == r.statistic else float("inf")
+
+    return max(drifted, key=badness)
+
+
 def _print(report: object) -> None:
     from postpilot.monitoring.results import DriftReport
 
     assert isinstance(report, DriftReport)
     drifted = report.drifted_columns
+    names = escape(", ".join(drifted))
     console.print(
         f"{len(report.chunks)} chunk(s) vs {report.reference_rows:,} reference rows: "
         + (
-            f"[bold red]{len(drifted)} column(s) drifted: {', '.join(drifted)}[/]"
+            f"[bold red]DRIFT: {len(drifted)} column(s) drifted: {names}[/]"
             if drifted
             else "[green]no column drifted[/]"
         )
     )
-    table = Table("chunk", "rows", "drifted columns", "multivariate")
+    table = Table("chunk", "rows", "status", "drifted columns", "multivariate")
     for chunk in report.chunks:
         mv = chunk.multivariate
         mv_text = (
@@ -237,25 +308,37 @@ def _print(report: object) -> None:
                 f"{mv.upper:.4g}]"
             )
         )
+        alerting = bool(chunk.drifted_columns) or bool(mv and mv.alert)
         table.add_row(
-            chunk.key, f"{chunk.rows:,}", ", ".join(chunk.drifted_columns) or "-", mv_text
+            escape(chunk.key),
+            f"{chunk.rows:,}",
+            "[red]DRIFT[/]" if alerting else "ok",
+            escape(", ".join(chunk.drifted_columns)) or "-",
+            mv_text,
         )
     console.print(table)
-    detail = Table("column", "test", "worst statistic", "threshold", "drifted chunks")
+    detail = Table("column", "status", "test", "decision (worst chunk)", "drifted chunks")
     for name in report.columns:
         results = [r for c in report.chunks for r in c.columns if r.column == name]
         if not results:
             continue
-        worst = max(results, key=lambda r: r.statistic)
-        hits = sum(r.drifted for r in results)
-        mark = "[red]" if hits else ""
+        worst = _worst(results)
+        hits = [c.key for c in report.chunks for r in c.columns if r.column == name and r.drifted]
         detail.add_row(
-            f"{mark}{name}",
+            escape(name),
+            "[red]DRIFT[/]" if hits else "ok",
             worst.test,
-            f"{worst.statistic:.4g}",
-            f"{worst.threshold:.4g}",
-            f"{hits}/{len(results)}",
+            _decision(worst),
+            f"{len(hits)}/{len(results)}" + (f": {escape(', '.join(hits[:10]))}" if hits else ""),
         )
     console.print(detail)
+    for change in report.schema_changes:
+        label = "[red]DRIFT[/] " if change.counted else ""
+        console.print(
+            f"{label}schema: {escape(change.column)}: {escape(change.detail)}"
+            + (f" ({change.severity})" if change.counted else "")
+        )
+    counted = {c.column for c in report.schema_changes}
     for name, reason in report.settings.get("skipped_columns", {}).items():
-        console.print(f"[yellow]not compared:[/] {name} ({reason})")
+        if name not in counted:
+            console.print(f"[yellow]not compared:[/] {escape(name)} ({escape(reason)})")

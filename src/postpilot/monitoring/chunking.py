@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from postpilot.errors import InputError
 
 __all__ = [
+    "MAX_ROWS",
     "PERIODS",
     "Chunk",
     "Chunker",
@@ -31,6 +33,17 @@ __all__ = [
 Period = Literal["day", "week", "month"]
 PERIODS: dict[str, str] = {"day": "1d", "week": "1w", "month": "1mo"}
 _KEY = "__postpilot_chunk__"
+MAX_ROWS = 2**62
+"""The largest chunk size or count: row numbers are 64-bit integers."""
+
+
+def _count(value: object, what: str, field: str) -> int:
+    """``value`` as a whole number from 1 to MAX_ROWS, else an InputError naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROWS:
+        raise InputError(
+            f"{what} must be a whole number from 1 to {MAX_ROWS:,}, got {value!r}", field=field
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -66,9 +79,7 @@ class SizeChunker(Chunker):
     """Chunks of ``size`` consecutive rows (the last one may be smaller)."""
 
     def __init__(self, size: int) -> None:
-        if size < 1:
-            raise InputError(f"chunk size must be at least 1, got {size}", field="chunk_size")
-        self.size = size
+        self.size = _count(size, "the chunk size", "chunk_size")
 
     def keys(self, frame: pl.DataFrame, offset: int) -> pl.Series:
         index = pl.int_range(offset, offset + frame.height, eager=True)
@@ -80,13 +91,30 @@ class SizeChunker(Chunker):
 
 
 class CountChunker(SizeChunker):
-    """``count`` chunks of (nearly) equal size over ``total_rows`` rows."""
+    """``count`` chunks over ``total_rows`` rows, their sizes differing by at most one
+    row (chunk ``k`` starts at row ``ceil(k * total_rows / count)``); ``size`` is the
+    largest. Fewer rows than chunks is an InputError: every chunk has a row."""
 
     def __init__(self, count: int, total_rows: int) -> None:
-        if count < 1:
-            raise InputError(f"chunk count must be at least 1, got {count}", field="chunk_number")
+        count = _count(count, "the number of chunks", "chunk_number")
+        if total_rows < count:
+            raise InputError(
+                f"cannot make {count:,} chunks of {total_rows:,} rows",
+                field="chunk_number",
+                hint="Ask for at most one chunk per row",
+            )
         super().__init__(max(1, -(-total_rows // count)))
         self.count = count
+        self.total_rows = total_rows
+        self._starts = np.array([-(-k * total_rows // count) for k in range(count)], dtype=np.int64)
+
+    def keys(self, frame: pl.DataFrame, offset: int) -> pl.Series:
+        index = np.arange(offset, offset + frame.height, dtype=np.int64)
+        return pl.Series(np.searchsorted(self._starts, index, side="right") - 1, dtype=pl.Int64)
+
+    def describe(self, key: str, rows: int, first_row: int) -> Chunk:
+        start = int(self._starts[int(key)])
+        return Chunk(key=key, start=start, end=start + rows - 1, rows=rows)
 
 
 class PeriodChunker(Chunker):
@@ -176,6 +204,7 @@ def chunker_pair(
     if chunk_size is not None:
         return SizeChunker(chunk_size), SizeChunker(chunk_size)
     if chunk_number is not None:
+        _count(chunk_number, "the number of chunks", "chunk_number")
         reference_rows, current_rows = rows()
         return CountChunker(chunk_number, reference_rows), CountChunker(chunk_number, current_rows)
     return None

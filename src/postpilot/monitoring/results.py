@@ -5,9 +5,15 @@
 
     {"chunks": [{"key", "start", "end", "rows",
                  "columns": [{"column", "test", "statistic", "p_value",
-                              "threshold", "drifted", ...}],
+                              "adjusted_p_value", "threshold", "drifted", ...}],
                  "multivariate": {"value", "lower", "upper", "alert"}}],
-     "drifted_columns": [...]}
+     "drifted_columns": [...],
+     "schema_changes": [{"column", "change", "reference", "current",
+                         "severity", "detail", "chunks"}]}
+
+``drifted_columns`` lists the compared columns that drifted in some chunk, then the
+columns with a counted schema change (a column lost, a type changed, a column that
+became entirely null): evidence that was lost is drift, never a silent skip.
 """
 
 from __future__ import annotations
@@ -19,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from postpilot.profiles import Profile
 
-__all__ = ["SCHEMA_VERSION", "ChunkDrift", "ColumnDrift", "DriftReport", "MultivariateDrift"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ChunkDrift",
+    "ColumnDrift",
+    "DriftReport",
+    "MultivariateDrift",
+    "SchemaChange",
+]
 
 SCHEMA_VERSION = 1
 
@@ -27,7 +40,13 @@ SCHEMA_VERSION = 1
 @dataclass(frozen=True)
 class ColumnDrift:
     """One column's drift in one chunk, with the threshold actually used and where it came
-    from (the test's own threshold, or the band of natural variation over reference chunks)."""
+    from (the test's own threshold, or the band of natural variation over reference chunks).
+
+    For a test with a p-value, ``p_value`` is the test's own and ``adjusted_p_value``
+    Holm's adjustment over every p-value test of the chunk: the verdict compares the
+    adjusted one with ``threshold``, so the chance that a chunk of unchanged data flags
+    any column stays under ``threshold``. Distance tests have neither.
+    """
 
     column: str
     test: str
@@ -38,6 +57,32 @@ class ColumnDrift:
     threshold_source: str = "test"
     method: str = "sketch"
     error_bound: float = 0.0
+    adjusted_p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """A column left out of the comparison because the data changed under it.
+
+    ``change`` is ``missing`` (only in the reference), ``type_change`` (severity
+    ``severe``), ``all_null`` (values in the reference, none in the current data),
+    ``no_reference_values`` (the reverse), or ``new_column`` (only in the current data;
+    severity ``info``, the one change that loses no evidence and is not counted).
+    ``chunks`` names the chunks it applies to (``drift-history``: the runs' chunks).
+    """
+
+    column: str
+    change: str
+    reference: str | None
+    current: str | None
+    severity: str
+    detail: str
+    chunks: list[str] = field(default_factory=list)
+
+    @property
+    def counted(self) -> bool:
+        """True when the change makes the verdict drifted."""
+        return self.severity != "info"
 
 
 @dataclass(frozen=True)
@@ -81,6 +126,8 @@ class DriftReport:
     reference_chunk_profiles: list[Profile] = field(default_factory=list, repr=False, compare=False)
     """Each reference chunk's profile when bands were used (stored too: the bands'
     source when drift is recomputed from the store)."""
+    schema_changes: list[SchemaChange] = field(default_factory=list)
+    """Columns left out because the data changed under them (see SchemaChange)."""
 
     def to_html(self, title: str = "Drift report", *, performance: Any = None) -> str:
         """The self-contained HTML report; with ``performance`` (a PerformanceReport), its
@@ -99,9 +146,12 @@ class DriftReport:
 
     @property
     def drifted_columns(self) -> list[str]:
-        """Columns that drifted in at least one analysis chunk, in column order."""
+        """Columns that drifted in at least one analysis chunk, in column order, then the
+        columns with a counted schema change."""
         hit = {c for chunk in self.chunks for c in chunk.drifted_columns}
-        return [c for c in self.columns if c in hit]
+        drifted = [c for c in self.columns if c in hit]
+        changed = [s.column for s in self.schema_changes if s.counted]
+        return drifted + [c for c in dict.fromkeys(changed) if c not in drifted]
 
     @property
     def multivariate_alerts(self) -> list[str]:
@@ -120,6 +170,7 @@ class DriftReport:
             "reference_rows": self.reference_rows,
             "reference_chunks": [_chunk(c) for c in self.reference_chunks],
             "settings": self.settings,
+            "schema_changes": [asdict(s) for s in self.schema_changes],
         }
 
 

@@ -5,36 +5,67 @@ statistic is computed from the chunk profiles (so results can be recomputed
 from stored profiles), and the multivariate detector sees a bounded sample of
 each chunk's rows.
 
+The verdict's false-alarm rate. Tests with a p-value (``ks``, ``chi2``) are
+adjusted per chunk across the columns tested, by Holm's step-down method: a
+column drifts when its adjusted p-value is below its threshold, so on unchanged
+data the chance that a chunk flags any p-value column is at most the threshold
+(0.05 by default) whatever the number of columns. Distance tests keep their
+thresholds (a distance is a size of change, not a probability).
+
 Alert bounds. The reference is chunked the same way as the current data, and
 each reference chunk is compared with the whole reference: that spread is the
-metric's natural variation. A distance statistic alerts above the larger of
-the test's own threshold and the reference chunks' mean + 3 sd; a p-value test
-alerts below its threshold only when its statistic is also above that band.
-With fewer than three reference chunks (or no spread) there is no band and the
-test's own threshold applies alone: never a band of width zero. Without
-chunking, the current data is one chunk and the test's threshold decides.
+metric's natural variation. With at least two reference chunks the band's upper
+edge is the largest reference chunk's statistic, raised to their mean + 3 sd when
+there are at least three: a distance statistic alerts above the larger of the
+test's own threshold and that edge; a p-value test alerts below its (adjusted)
+threshold only when its statistic is also above the edge. A chunk no further from
+the reference than one of the reference's own chunks therefore never alerts (a
+file compared with itself, chunked the same way, never does). Without chunking,
+the current data is one chunk and the test's threshold decides.
+
+Lost evidence is drift. A column the comparison had to leave out because the data
+changed under it (only in the reference, a changed type, entirely null on one side)
+is a :class:`SchemaChange` that the verdict counts; a run that could compare no
+column at all is an InputError, never "nothing drifted".
 """
 
 from __future__ import annotations
 
+import math
+import os
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from postpilot.errors import InputError
+from postpilot.errors import InputError, PostpilotError
 from postpilot.monitoring.chunked import ChunkProfile, profile_chunks
 from postpilot.monitoring.chunking import Chunker, SizeChunker, chunker_pair
-from postpilot.monitoring.drift import DriftResult, DriftTest, default_test, get_test
+from postpilot.monitoring.drift import (
+    DRIFT_TESTS,
+    DriftResult,
+    DriftTest,
+    default_test,
+    get_test,
+)
 from postpilot.monitoring.multivariate import PCAReconstruction, RowSampler, band
-from postpilot.monitoring.results import ChunkDrift, ColumnDrift, DriftReport, MultivariateDrift
+from postpilot.monitoring.results import (
+    ChunkDrift,
+    ColumnDrift,
+    DriftReport,
+    MultivariateDrift,
+    SchemaChange,
+)
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
-from postpilot.profiles.column import ColumnProfile
+from postpilot.profiles.column import ColumnProfile, NullColumn
 
 __all__ = ["DriftOptions", "drift_from_profiles", "run_drift"]
 
 _MIN_BAND_CHUNKS = 3
+_MIN_UNIVARIATE_BAND_CHUNKS = 2
 _SIGMAS = 3.0
+_NO_VALUES = "no values in the chunk"
+_LISTED = 20  # column names an error message lists before "and N more"
 
 
 @dataclass(frozen=True)
@@ -61,26 +92,161 @@ class DriftOptions:
             "tests": dict(self.tests),
             "thresholds": dict(self.thresholds),
             "multivariate": self.multivariate,
+            "p_value_adjustment": "holm",
         }
+
+
+def _check_options(options: DriftOptions) -> None:
+    """Refuse options that cannot mean anything, before any data is read."""
+    if options.columns is not None:
+        seen: set[str] = set()
+        for name in options.columns:
+            if name in seen:
+                raise InputError(f"column {name!r} is named twice", field="columns")
+            seen.add(name)
+    for column, key in options.tests.items():
+        try:
+            get_test(key)
+        except InputError as exc:
+            raise InputError(
+                f"{column}={key}: {exc.message}", field="tests", hint=exc.hint
+            ) from None
+    for column, value in options.thresholds.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"{column}={value!r}: not a number", field="thresholds")
+        if not math.isfinite(value) or value < 0:
+            raise InputError(
+                f"{column}={value}: a threshold is a finite number >= 0 (a p-value level "
+                "between 0 and 1 for ks and chi2)",
+                field="thresholds",
+            )
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_LISTED]) or "(none)"
+    return shown + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+
+
+def _where(data: object, role: str) -> dict[str, str]:
+    """The InputError location of ``data``: its file, else the argument's name."""
+    if isinstance(data, str | os.PathLike):
+        return {"file": str(os.fspath(data))}
+    return {"field": role}
+
+
+def _label(data: object, role: str) -> str:
+    where = _where(data, role)
+    return where.get("file") or f"the {role} data"
+
+
+def _names_of(data: object, role: str) -> list[str] | None:
+    """The column names of ``data`` (None when only reading it would tell); InputError
+    when it has none or names one twice."""
+    from postpilot.profiles.profiler import DEFAULT_BATCH_SIZE
+    from postpilot.profiles.readers import open_source
+
+    if isinstance(data, Profile):
+        names: list[str] | None = list(data.columns)
+    else:
+        names = open_source(data, batch_size=DEFAULT_BATCH_SIZE, columns=None).names
+    if names is None:
+        return None
+    if not names:
+        raise InputError(f"{_label(data, role)} has no columns", **_where(data, role))
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(
+            f"{_label(data, role)} names column {twice[0]!r} twice",
+            **_where(data, role),
+            hint="Give every column its own name",
+        )
+    return names
+
+
+def _check_names(
+    options: DriftOptions,
+    reference: object,
+    current: object,
+    ref_names: list[str] | None,
+    cur_names: list[str] | None,
+) -> None:
+    """Every column an option names exists; the two sides share a column."""
+    for data, role, names in (
+        (reference, "reference", ref_names),
+        (current, "current", cur_names),
+    ):
+        if names is None:
+            continue
+        for name in options.columns or ():
+            if name not in names:
+                raise InputError(
+                    f"{_label(data, role)} has no column {name!r}",
+                    field="columns",
+                    hint=f"Its columns are: {_listed(names)}",
+                )
+    if ref_names is not None:
+        allowed = list(options.columns) if options.columns else ref_names
+        for option, named in (("tests", options.tests), ("thresholds", options.thresholds)):
+            for name in named:
+                if name not in allowed:
+                    where = (
+                        "is not among --columns"
+                        if options.columns
+                        else (f"is not a column of {_label(reference, 'reference')}")
+                    )
+                    raise InputError(
+                        f"{name!r} {where}", field=option, hint=f"Columns: {_listed(allowed)}"
+                    )
+    if options.columns or ref_names is None or cur_names is None:
+        return
+    if not set(ref_names) & set(cur_names):
+        raise InputError(
+            f"the reference and the current data have no column in common: "
+            f"{_label(reference, 'reference')} has {_listed(ref_names)}; "
+            f"{_label(current, 'current')} has {_listed(cur_names)}",
+            hint="Compare files of the same table (a current file read as one column may "
+            "use another delimiter)",
+        )
 
 
 def _chunkers(
     options: DriftOptions, reference: object, current: object
 ) -> tuple[Chunker | None, Chunker]:
+    def rows() -> tuple[int, int]:
+        counted = []
+        for data, role in ((reference, "reference"), (current, "current")):
+            n = _rows(data)
+            if n == 0:
+                raise InputError(f"{_label(data, role)} has no rows", **_where(data, role))
+            counted.append(n)
+        return counted[0], counted[1]
+
     pair = chunker_pair(
         chunk_size=options.chunk_size,
         chunk_number=options.chunk_number,
         chunk_period=options.chunk_period,
         timestamp=options.timestamp,
-        rows=lambda: (_rows(reference), _rows(current)),
+        rows=rows,
     )
     return pair if pair is not None else (None, SizeChunker(2**62))
 
 
 def _rows(data: object) -> int:
-    from postpilot.profiles import profile
+    """The number of rows of ``data``, read from one column (a profile of no columns
+    counts no rows)."""
+    from postpilot.profiles.profiler import DEFAULT_BATCH_SIZE
+    from postpilot.profiles.readers import Restart, open_source
 
-    return profile(data, columns=[]).rows if not isinstance(data, Profile) else data.rows
+    if isinstance(data, Profile):
+        return data.rows
+    source = open_source(data, batch_size=DEFAULT_BATCH_SIZE, columns=None)
+    if source.names:
+        source = open_source(data, batch_size=DEFAULT_BATCH_SIZE, columns=source.names[:1])
+    while True:
+        try:
+            return sum(frame.height for frame in source.batches)
+        except Restart as restart:
+            source = restart.source
 
 
 def _kind(col: ColumnProfile) -> str | None:
@@ -93,6 +259,13 @@ def _kind(col: ColumnProfile) -> str | None:
     return None
 
 
+def _values(col: ColumnProfile) -> int:
+    """Rows holding a value (not null, not NaN)."""
+    if isinstance(col, NumericColumn):
+        return int(col.moments.count)
+    return 0 if isinstance(col, NullColumn) else col.count
+
+
 def _merge(chunks: list[ChunkProfile]) -> Profile:
     merged = chunks[0].profile
     for chunk in chunks[1:]:
@@ -103,8 +276,16 @@ def _merge(chunks: list[ChunkProfile]) -> Profile:
 def run_drift(
     reference: object, current: object, options: DriftOptions | None = None
 ) -> DriftReport:
-    """Compare ``current`` with ``reference`` (paths, frames, anything profiles read)."""
+    """Compare ``current`` with ``reference`` (paths, frames, anything profiles read).
+
+    InputError (before any long work where it can be told) for options that name
+    nothing, data without rows or columns, two sides with no column in common, or a
+    run that could compare no column."""
     options = options or DriftOptions()
+    _check_options(options)
+    ref_names = _names_of(reference, "reference")
+    cur_names = _names_of(current, "current")
+    _check_names(options, reference, current, ref_names, cur_names)
     ref_chunker, cur_chunker = _chunkers(options, reference, current)
     wanted = list(options.columns) if options.columns else None
     ref_sampler = RowSampler([])
@@ -121,12 +302,18 @@ def run_drift(
         columns=wanted,
         observe=cur_sampler.observe if options.multivariate else None,
     )
+    for chunks, data, role in (
+        (ref_chunks, reference, "reference"),
+        (cur_chunks, current, "current"),
+    ):
+        if not chunks:
+            raise InputError(f"{_label(data, role)} has no rows", **_where(data, role))
     ref_profile = _merge(ref_chunks)
     cur_profile = _merge(cur_chunks)
-    columns, skipped = _columns(ref_profile, cur_profile, options)
+    columns, skipped, changes = _columns(ref_profile, cur_profile, options)
     for sampler in (ref_sampler, cur_sampler):
         sampler.columns = columns
-    banded = ref_chunker is not None and len(ref_chunks) >= _MIN_BAND_CHUNKS
+    banded = ref_chunker is not None and len(ref_chunks) >= _MIN_UNIVARIATE_BAND_CHUNKS
     per_column = _univariate(
         ref_profile, columns, ref_chunks if banded else [], cur_chunks, options
     )
@@ -143,7 +330,7 @@ def run_drift(
     ) -> list[ChunkDrift]:
         out = []
         for i, c in enumerate(chunks):
-            results = [per_column[n][index][i] for n in columns if per_column[n][index]]
+            results = _present(per_column, columns, index, i)
             out.append(
                 ChunkDrift(
                     c.chunk.key, c.chunk.start, c.chunk.end, c.chunk.rows, results, mv[i], period
@@ -160,7 +347,21 @@ def run_drift(
         profiles=(ref_profile, cur_profile),
         chunk_profiles=[c.profile for c in cur_chunks],
         reference_chunk_profiles=[c.profile for c in ref_chunks] if banded else [],
+        schema_changes=changes,
     )
+
+
+_PerColumn = dict[str, tuple[list[ColumnDrift | None], list[ColumnDrift | None]]]
+
+
+def _present(per_column: _PerColumn, columns: list[str], index: int, i: int) -> list[ColumnDrift]:
+    """Chunk ``i``'s results (``index`` 0: reference chunks, 1: analysis chunks)."""
+    out = []
+    for name in columns:
+        results = per_column[name][index]
+        if results and results[i] is not None:
+            out.append(results[i])
+    return [r for r in out if r is not None]
 
 
 def _univariate(
@@ -169,21 +370,68 @@ def _univariate(
     ref_chunks: Sequence[ChunkProfile],
     cur_chunks: Sequence[ChunkProfile],
     options: DriftOptions,
-) -> dict[str, tuple[list[ColumnDrift], list[ColumnDrift]]]:
+) -> _PerColumn:
     """Per column: each reference chunk's result (the band's source; empty without
-    bands) and each current chunk's result, band applied."""
+    bands) and each current chunk's result, Holm-adjusted per chunk and band applied.
+    A chunk that lacks the column, or holds it as another kind, has no result (None)."""
     typical = int(statistics.median(c.profile.rows for c in cur_chunks)) if cur_chunks else 0
-    out: dict[str, tuple[list[ColumnDrift], list[ColumnDrift]]] = {}
+    ref_raw: dict[str, list[ColumnDrift | None]] = {}
+    cur_raw: dict[str, list[ColumnDrift | None]] = {}
     for name in columns:
         ref_col = ref_profile.column(name)
         test = _test_for(name, ref_col, typical, options)
-        ref_results = [_drift(test, ref_col, c, name) for c in ref_chunks]
-        upper = _band_upper([r.statistic for r in ref_results])
-        out[name] = (
-            ref_results,
-            [_apply_band(_drift(test, ref_col, c, name), upper) for c in cur_chunks],
-        )
+        ref_raw[name] = [_drift(test, ref_col, c, name, reference=True) for c in ref_chunks]
+        cur_raw[name] = [_drift(test, ref_col, c, name, reference=False) for c in cur_chunks]
+    ref_adjusted = _holm_per_chunk(ref_raw, len(ref_chunks))
+    cur_adjusted = _holm_per_chunk(cur_raw, len(cur_chunks))
+    out: _PerColumn = {}
+    for name in columns:
+        ref_results = ref_adjusted[name]
+        upper = _band_upper([r.statistic for r in ref_results if r is not None])
+        empty_seen = any(r is not None and r.threshold_source == _NO_VALUES for r in ref_results)
+        current = [
+            None if r is None else _apply_band(_empty_ok(r) if empty_seen else r, upper)
+            for r in cur_adjusted[name]
+        ]
+        out[name] = (ref_results, current)
     return out
+
+
+def _holm(p_values: Mapping[str, float]) -> dict[str, float]:
+    """Holm's step-down adjusted p-values: the k-th smallest of m is multiplied by
+    m - k + 1, capped at 1 and kept non-decreasing."""
+    order = sorted(p_values, key=lambda n: p_values[n])
+    m = len(order)
+    adjusted: dict[str, float] = {}
+    running = 0.0
+    for k, name in enumerate(order):
+        running = max(running, min(1.0, (m - k) * p_values[name]))
+        adjusted[name] = running
+    return adjusted
+
+
+def _holm_per_chunk(
+    raw: Mapping[str, list[ColumnDrift | None]], chunks: int
+) -> dict[str, list[ColumnDrift | None]]:
+    out: dict[str, list[ColumnDrift | None]] = {name: list(rs) for name, rs in raw.items()}
+    for i in range(chunks):
+        tested = {
+            name: r.p_value
+            for name, rs in raw.items()
+            if (r := rs[i]) is not None and r.p_value is not None and r.p_value == r.p_value
+        }
+        for name, p in _holm(tested).items():
+            r = raw[name][i]
+            assert r is not None
+            out[name][i] = replace(r, adjusted_p_value=p, drifted=p < r.threshold)
+    return out
+
+
+def _empty_ok(result: ColumnDrift) -> ColumnDrift:
+    """A chunk without values is within natural variation when a reference chunk had none."""
+    if result.threshold_source != _NO_VALUES:
+        return result
+    return replace(result, drifted=False)
 
 
 def drift_from_profiles(
@@ -192,16 +440,45 @@ def drift_from_profiles(
     options: DriftOptions | None = None,
     *,
     reference_chunks: Sequence[ChunkProfile] = (),
+    runs: Mapping[str, int] | None = None,
 ) -> DriftReport:
     """Per-column drift recomputed from stored profiles alone: no raw data is read, so
     a year of daily chunks is re-tested (another test, another threshold) in seconds.
-    Bands come from ``reference_chunks`` when there are at least three. The
-    multivariate detector needs rows, so it is not part of a recomputation."""
+    Bands come from ``reference_chunks`` when there are at least two. The
+    multivariate detector needs rows, so it is not part of a recomputation.
+
+    Chunks may differ in columns and types (runs from before and after a schema
+    change): each chunk is compared on the columns it shares, as the same kind, with
+    the reference, and what differs is reported in ``schema_changes`` (severity
+    ``info``: each run's own verdict counted its changes when it ran)."""
     options = options or DriftOptions()
+    _check_options(options)
     if not chunks:
         raise InputError("no stored chunks to recompute drift from", field="product")
-    columns, skipped = _columns(reference, _merge(list(chunks)), options)
-    banded = len(reference_chunks) >= _MIN_BAND_CHUNKS
+    for name in options.columns or ():
+        if name not in reference:
+            raise InputError(
+                f"the reference has no column {name!r}",
+                field="columns",
+                hint=f"Its columns are: {_listed(list(reference.columns))}",
+            )
+    allowed = list(options.columns) if options.columns else list(reference.columns)
+    for option, named in (("tests", options.tests), ("thresholds", options.thresholds)):
+        for name in named:
+            if name not in allowed:
+                raise InputError(
+                    f"{name!r} is not a column of the stored reference",
+                    field=option,
+                    hint=f"Columns: {_listed(allowed)}",
+                )
+    columns, skipped, changes = _history_columns(reference, chunks, options, runs or {})
+    if not columns:
+        raise InputError(
+            "no column of the stored reference could be compared with the stored chunks: "
+            + "; ".join(f"{n} ({r})" for n, r in skipped.items()),
+            field="product",
+        )
+    banded = len(reference_chunks) >= _MIN_UNIVARIATE_BAND_CHUNKS
     per_column = _univariate(
         reference, columns, reference_chunks if banded else [], chunks, options
     )
@@ -213,7 +490,7 @@ def drift_from_profiles(
                 c.chunk.start,
                 c.chunk.end,
                 c.chunk.rows,
-                [per_column[n][index][i] for n in columns if per_column[n][index]],
+                _present(per_column, columns, index, i),
                 None,
                 period,
             )
@@ -231,22 +508,144 @@ def drift_from_profiles(
         },
         reference_rows=reference.rows,
         columns=columns,
-        profiles=(reference, _merge(list(chunks))),
+        profiles=(reference, _merge_shared(chunks, reference, columns)),
         chunk_profiles=[c.profile for c in chunks],
         reference_chunk_profiles=[c.profile for c in reference_chunks],
+        schema_changes=changes,
     )
+
+
+def _merge_shared(
+    chunks: Sequence[ChunkProfile], reference: Profile, columns: list[str]
+) -> Profile:
+    """The chunks' profiles merged over ``columns``, each from the chunks holding it as
+    the reference's kind (others count as rows without a value)."""
+    merged = []
+    rows = sum(c.profile.rows for c in chunks)
+    for name in columns:
+        kind = _kind(reference.column(name))
+        total: ColumnProfile | None = None
+        for c in chunks:
+            part: ColumnProfile = NullColumn(name, c.profile.rows)
+            if name in c.profile and _kind(c.profile.column(name)) == kind:
+                part = c.profile.column(name)
+            try:
+                total = part if total is None else total.merge(part)
+            except PostpilotError:  # int and string parts of one kind cannot happen; be safe
+                total = total.with_missing(part.rows) if total is not None else part
+        assert total is not None
+        merged.append(total)
+    return Profile(rows, merged)
+
+
+def _history_columns(
+    reference: Profile,
+    chunks: Sequence[ChunkProfile],
+    options: DriftOptions,
+    runs: Mapping[str, int],
+) -> tuple[list[str], dict[str, str], list[SchemaChange]]:
+    """The reference's columns that some chunk holds as the same kind, every other column
+    with its reason, and what differs between the chunks and the reference."""
+    names = list(options.columns) if options.columns else list(reference.columns)
+    chosen: list[str] = []
+    skipped: dict[str, str] = {}
+    changes: list[SchemaChange] = []
+
+    def runs_of(keys: list[str]) -> str:
+        ids = sorted({runs[k] for k in keys if k in runs})
+        return f" (run{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))})" if ids else ""
+
+    for name in names:
+        ref_col = reference.column(name)
+        kind = _kind(ref_col)
+        if name == options.timestamp:
+            skipped[name] = "the timestamp column"
+            continue
+        if kind is None:
+            skipped[name] = f"{ref_col.type} columns have no drift test"
+            continue
+        missing = [c.chunk.key for c in chunks if name not in c.profile]
+        other = [c for c in chunks if name in c.profile and _kind(c.profile.column(name)) != kind]
+        if missing:
+            changes.append(
+                SchemaChange(
+                    name, "missing", ref_col.type, None, "info",
+                    f"not in {len(missing)} stored chunk(s){runs_of(missing)}", missing,
+                )
+            )  # fmt: skip
+        if other:
+            types = sorted({c.profile.column(name).type for c in other})
+            keys = [c.chunk.key for c in other]
+            changes.append(
+                SchemaChange(
+                    name, "type_change", ref_col.type, ", ".join(types), "info",
+                    f"{', '.join(types)} in {len(other)} stored chunk(s){runs_of(keys)}, "
+                    f"{ref_col.type} in the reference", keys,
+                )
+            )  # fmt: skip
+        if len(missing) + len(other) == len(chunks):
+            skipped[name] = "in no stored chunk as the reference's type"
+        else:
+            chosen.append(name)
+    if not options.columns:
+        extra: dict[str, list[str]] = {}
+        for c in chunks:
+            for name in c.profile.columns:
+                if name not in reference:
+                    extra.setdefault(name, []).append(c.chunk.key)
+        for name, keys in extra.items():
+            skipped.setdefault(name, "not in the latest run's reference")
+            changes.append(
+                SchemaChange(
+                    name, "new_column", None, None, "info",
+                    f"in {len(keys)} stored chunk(s){runs_of(keys)} but not in the latest "
+                    "run's reference", keys,
+                )
+            )  # fmt: skip
+    return chosen, skipped, changes
 
 
 def _test_for(name: str, ref_col: ColumnProfile, typical: int, options: DriftOptions) -> DriftTest:
     """The column's test: the one asked for, else the default for its kind and sizes."""
     key = options.tests.get(name)
-    test = get_test(key)() if key else default_test(_kind(ref_col) or "", ref_col.count, typical)
+    kind = _kind(ref_col) or ""
+    if key:
+        test = get_test(key)()
+        if kind not in test.kinds:
+            fitting = sorted(k for k, t in DRIFT_TESTS.items() if kind in t.kinds)
+            raise InputError(
+                f"{name}={key}: the {key!r} test compares {' or '.join(sorted(test.kinds))} "
+                f"columns; {name!r} is {kind}",
+                field="tests",
+                hint=f"Tests for {kind} columns: {', '.join(fitting)}",
+            )
+    else:
+        test = default_test(kind, _values(ref_col), typical)
     threshold = options.thresholds.get(name)
-    return test.with_threshold(threshold) if threshold is not None else test
+    if threshold is None:
+        return test
+    try:
+        return test.with_threshold(threshold)
+    except InputError as exc:
+        raise InputError(f"{name}={threshold}: {exc.message}", field="thresholds") from None
 
 
-def _drift(test: DriftTest, ref_col: ColumnProfile, chunk: ChunkProfile, name: str) -> ColumnDrift:
-    result: DriftResult = test.from_profiles(ref_col, chunk.profile.column(name), column=name)
+def _drift(
+    test: DriftTest, ref_col: ColumnProfile, chunk: ChunkProfile, name: str, *, reference: bool
+) -> ColumnDrift | None:
+    """The column's result in one chunk; None when the chunk lacks the column (or holds it
+    as another kind). A chunk whose column has no value, where the reference has values,
+    is drift (``threshold_source`` says why); in a reference chunk it is only noted."""
+    if name not in chunk.profile:
+        return None
+    cur_col = chunk.profile.column(name)
+    if _kind(cur_col) != _kind(ref_col) and not isinstance(cur_col, NullColumn):
+        return None
+    if _values(cur_col) == 0:
+        return ColumnDrift(
+            name, test.key, math.nan, None, test.threshold, not reference, _NO_VALUES, "exact", 0.0
+        )
+    result: DriftResult = test.from_profiles(ref_col, cur_col, column=name)
     return ColumnDrift(
         result.column,
         result.test,
@@ -260,9 +659,14 @@ def _drift(test: DriftTest, ref_col: ColumnProfile, chunk: ChunkProfile, name: s
     )
 
 
-def _columns(ref: Profile, cur: Profile, options: DriftOptions) -> tuple[list[str], dict[str, str]]:
-    """The columns to compare, and every other column with the reason it is left out."""
+def _columns(
+    ref: Profile, cur: Profile, options: DriftOptions
+) -> tuple[list[str], dict[str, str], list[SchemaChange]]:
+    """The columns to compare, every other column with the reason it is left out, and
+    the schema changes among those reasons (which the verdict counts; see the module
+    docstring). InputError when no column can be compared."""
     skipped: dict[str, str] = {}
+    changes: list[SchemaChange] = []
     if options.columns:
         for name in options.columns:
             for label, prof in (("reference", ref), ("current", cur)):
@@ -271,37 +675,85 @@ def _columns(ref: Profile, cur: Profile, options: DriftOptions) -> tuple[list[st
         names = list(options.columns)
     else:
         names = [n for n in ref.columns if n in cur]
-        skipped.update({n: "only in the reference" for n in ref.columns if n not in cur})
-        skipped.update({n: "only in the current data" for n in cur.columns if n not in ref})
+        for n in ref.columns:
+            if n not in cur:
+                skipped[n] = "only in the reference"
+                changes.append(
+                    SchemaChange(
+                        n, "missing", ref.column(n).type, None, "drift",
+                        "only in the reference: the current data lost it",
+                    )
+                )  # fmt: skip
+        for n in cur.columns:
+            if n not in ref:
+                skipped[n] = "only in the current data"
+                changes.append(
+                    SchemaChange(
+                        n, "new_column", None, cur.column(n).type, "info",
+                        "only in the current data: new, nothing to compare it with",
+                    )
+                )  # fmt: skip
     chosen = []
     for n in names:
-        ref_kind, cur_kind = _kind(ref.column(n)), _kind(cur.column(n))
+        r, c = ref.column(n), cur.column(n)
+        ref_kind, cur_kind = _kind(r), _kind(c)
+        ref_values, cur_values = _values(r), _values(c)
         if n == options.timestamp:
             skipped[n] = "the timestamp column"
-        elif ref_kind is None:
-            skipped[n] = f"{ref.column(n).type} columns have no drift test"
+        elif ref_values == 0 and cur_values == 0:
+            skipped[n] = "no values on either side"
+        elif cur_values == 0:
+            skipped[n] = "entirely null in the current data"
+            changes.append(
+                SchemaChange(
+                    n, "all_null", r.type, c.type, "drift",
+                    f"{ref_values:,} value(s) in the reference, none in the current data",
+                )
+            )  # fmt: skip
+        elif ref_values == 0:
+            skipped[n] = "entirely null in the reference"
+            changes.append(
+                SchemaChange(
+                    n, "no_reference_values", r.type, c.type, "drift",
+                    f"no value in the reference, {cur_values:,} in the current data",
+                )
+            )  # fmt: skip
         elif ref_kind != cur_kind:
-            skipped[n] = (
-                f"{ref.column(n).type} in the reference but "
-                f"{cur.column(n).type} in the current data"
-            )
+            skipped[n] = f"{r.type} in the reference but {c.type} in the current data"
+            changes.append(
+                SchemaChange(
+                    n, "type_change", r.type, c.type, "severe",
+                    f"{r.type} in the reference but {c.type} in the current data",
+                )
+            )  # fmt: skip
+        elif ref_kind is None:
+            skipped[n] = f"{r.type} columns have no drift test"
         else:
             chosen.append(n)
-    return chosen, skipped
+    if not chosen:
+        reasons = "; ".join(f"{n}: {why}" for n, why in skipped.items()) or "no column"
+        raise InputError(
+            f"no column could be compared ({reasons})",
+            field="columns" if options.columns else None,
+            hint="Name columns both sides hold with the same type and some values",
+        )
+    return chosen, skipped, changes
 
 
 def _band_upper(values: list[float]) -> float | None:
+    """The band's upper edge: the largest reference chunk's statistic, raised to their
+    mean + 3 sd with at least three; None with fewer than two chunks."""
     finite = [v for v in values if v == v]
-    if len(finite) < _MIN_BAND_CHUNKS:
+    if len(finite) < _MIN_UNIVARIATE_BAND_CHUNKS:
         return None
-    spread = statistics.stdev(finite)
-    if spread <= 0:
-        return None
-    return statistics.fmean(finite) + _SIGMAS * spread
+    upper = max(finite)
+    if len(finite) >= _MIN_BAND_CHUNKS:
+        upper = max(upper, statistics.fmean(finite) + _SIGMAS * statistics.stdev(finite))
+    return upper
 
 
 def _apply_band(result: ColumnDrift, upper: float | None) -> ColumnDrift:
-    if upper is None:
+    if upper is None or result.threshold_source == _NO_VALUES:
         return result
     if result.p_value is None:
         if upper <= result.threshold:
@@ -328,6 +780,7 @@ def _apply_band(result: ColumnDrift, upper: float | None) -> ColumnDrift:
         "test and reference chunks",
         result.method,
         result.error_bound,
+        result.adjusted_p_value,
     )
 
 

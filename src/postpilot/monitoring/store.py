@@ -10,7 +10,7 @@ daily chunks without reading a row of raw data again.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from postpilot.errors import NotFoundError
@@ -76,6 +76,8 @@ class History:
     reference_chunks: list[ChunkProfile]
     chunks: list[ChunkProfile]
     runs: list[int]
+    chunk_runs: dict[str, int] = field(default_factory=dict)
+    """The run each chunk comes from, by chunk key."""
 
 
 def load_history(reg: Registry, product: str) -> History:
@@ -93,6 +95,7 @@ def load_history(reg: Registry, product: str) -> History:
             hint=f"Run `postpilot drift REFERENCE CURRENT --product {product}` first",
         )
     chunks: dict[str, ChunkProfile] = {}
+    chunk_runs: dict[str, int] = {}
     reference: Profile | None = None
     reference_chunks: list[ChunkProfile] = []
     for run in runs:
@@ -105,10 +108,11 @@ def load_history(reg: Registry, product: str) -> History:
             if c.period == "analysis":
                 key = c.key if _DATE.match(c.key) else f"{run.id}/{c.key}"
                 chunks[key] = _chunk(key, c)
+                chunk_runs[key] = run.id
     assert reference is not None  # every stored drift run has its reference
     dated = sorted((c for k, c in chunks.items() if _DATE.match(k)), key=lambda c: c.chunk.key)
     ordered = dated + [c for k, c in chunks.items() if not _DATE.match(k)]
-    return History(reference, reference_chunks, ordered, [r.id for r in runs])
+    return History(reference, reference_chunks, ordered, [r.id for r in runs], chunk_runs)
 
 
 def _chunk(key: str, stored: StoredChunk) -> ChunkProfile:

@@ -114,6 +114,31 @@ class CategoricalColumn(ColumnProfile):
             return Estimate(n, n, n, exact=True)
         return hll_estimate(self.hll, std_devs)
 
+    def unseen_in(self, reference: CategoricalColumn, std_devs: int = 2) -> Estimate:
+        """How many of this column's distinct values ``reference`` never holds.
+
+        Exact when both sides kept exact counts; otherwise from the HLL sketches,
+        ``|this union reference| - |reference|``, with bounds from the union's and the
+        reference's bounds at ``std_devs`` (clipped to ``[0, distinct values here]``):
+        a value is counted as unseen only as far as the sketches' error allows.
+        """
+        if self.counts is not None and reference.counts is not None:
+            n = float(len(self.counts.keys() - reference.counts.keys()))
+            return Estimate(n, n, n, exact=True)
+        check_std_devs(std_devs)
+        lg_k = max(self.hll.lg_config_k, reference.hll.lg_config_k)
+        union = hll_union([self.hll, reference.hll], lg_k)
+        mine = self.distinct_count(std_devs)
+        theirs = reference.distinct_count(std_devs)
+        both = hll_estimate(union, std_devs)
+
+        def clip(value: float) -> float:
+            return min(max(value, 0.0), mine.upper)
+
+        low = clip(both.lower - theirs.upper)
+        high = clip(both.upper - theirs.lower)
+        return Estimate(min(max(clip(both.value - theirs.value), low), high), low, high)
+
     def with_missing(self, rows: int) -> Self:
         return self._replace(rows=self.rows + rows, nulls=self.nulls + rows)
 

@@ -37,7 +37,13 @@ from postpilot.errors import InputError
 from postpilot.monitoring.drift._bounds import box, term_range
 from postpilot.monitoring.drift._numeric import exact_values, rank_error
 from postpilot.monitoring.drift._samples import Floats, Kind, NumericSample, Sample
-from postpilot.monitoring.drift._table import counts_of, table, table_of, value_counts_of
+from postpilot.monitoring.drift._table import (
+    counts_of,
+    novelty_of,
+    table,
+    table_of,
+    value_counts_of,
+)
 from postpilot.monitoring.drift.base import DriftTest, Outcome
 from postpilot.profiles import ColumnProfile, NumericColumn
 
@@ -65,6 +71,8 @@ class BinnedDriftTest(DriftTest):
 
     kinds: ClassVar[frozenset[Kind]] = frozenset({"numeric", "categorical"})
     has_p_value = False
+    maximum: ClassVar[float] = float("inf")
+    """The largest value the statistic can take (1 for Jensen-Shannon and Hellinger)."""
 
     def __init__(self, *, threshold: float | None = None, bins: int = DEFAULT_BINS) -> None:
         super().__init__(threshold=threshold)
@@ -101,7 +109,11 @@ class BinnedDriftTest(DriftTest):
     def _compare_profiles(self, reference: ColumnProfile, current: ColumnProfile) -> Outcome:
         if isinstance(reference, NumericColumn) and isinstance(current, NumericColumn):
             return self._compare_sketches(reference, current)
-        counts = table_of(value_counts_of(reference), value_counts_of(current))
+        counts = table_of(
+            value_counts_of(reference),
+            value_counts_of(current),
+            novelty=novelty_of(reference, current),
+        )
         ref, cur = counts.reference, counts.current
         if counts.exact:
             return Outcome(self.statistic(ref.shares, cur.shares))
@@ -136,6 +148,7 @@ class BinnedDriftTest(DriftTest):
     ) -> Outcome:
         statistic = self.statistic(reference, current)
         low, high = term_range(self.terms, *reference_range, *current_range)
-        lowest, highest = self.finish(float(low.sum())), self.finish(float(high.sum()))
+        lowest = self.finish(float(low.sum()))
+        highest = min(self.finish(float(high.sum())), self.maximum)
         bound = max(statistic - lowest, highest - statistic, 0.0)
         return Outcome(statistic, None, "sketch", bound)

@@ -14,6 +14,21 @@ else, with the interval of counts each bin can hold:
 - a single value inside *other* occurs at most ``2 * max_error`` times (its
   lower bound is at most ``max_error``, and upper - lower is at most that too).
 
+Values never seen on the other side. Merged into one *other* bin, the rare values
+of two sides that share none (100,000 new values, none seen before) would look
+identical. So when the sides are estimated and both distinct-count sketches are
+there (``table_of(..., novelty=...)``), *other* is split in three: values both
+sides may hold, values only the current data holds, values only the reference
+holds. How many distinct values each side holds that the other never does comes
+from the HLL sketches (``CategoricalColumn.unseen_in``, its lower bound: counted
+as unseen only beyond the sketches' error), and the rows of a side's *other* bin
+are split by that count: each such value holds at least one row, so the split is
+the least the sketches make sure of (an estimate that errs low, like the merge).
+The intervals of the three bins are ``[0, high of *other*]`` on the sides that
+may hold them (0 where they cannot): the statistic's bound then spans everything
+from no value being new to every rare value being new, which is what the
+sketches cannot tell apart.
+
 Merging values into *other* can only lower a divergence (Jensen-Shannon,
 Hellinger, chi-square; the data-processing inequality), so drift confined to
 rare values may be understated on that path. PSI's floor on tiny shares breaks
@@ -38,6 +53,7 @@ from postpilot.profiles import CategoricalColumn, ColumnProfile, ValueCounts
 __all__ = [
     "CategoricalDriftTest",
     "Counts",
+    "Novelty",
     "Table",
     "counts_of",
     "exact_counts",
@@ -83,6 +99,29 @@ class Table:
         return slice(0, len(self.labels))
 
 
+@dataclass(frozen=True, slots=True)
+class Novelty:
+    """Distinct values each side holds that the other never does (lower bounds), and each
+    side's distinct values (estimates)."""
+
+    new_in_current: float
+    gone_from_reference: float
+    current_distinct: float
+    reference_distinct: float
+
+
+def novelty_of(reference: ColumnProfile, current: ColumnProfile) -> Novelty | None:
+    """The Novelty of two categorical profiles (None unless both are categorical)."""
+    if not (isinstance(reference, CategoricalColumn) and isinstance(current, CategoricalColumn)):
+        return None
+    return Novelty(
+        current.unseen_in(reference).lower,
+        reference.unseen_in(current).lower,
+        current.distinct_count().value,
+        reference.distinct_count().value,
+    )
+
+
 def exact_counts(counts: Mapping[str, int]) -> ValueCounts:
     """Exact counts as the ValueCounts a profile with exact counts gives."""
     ordered = dict(counts)
@@ -94,15 +133,40 @@ def table(reference: Mapping[str, int], current: Mapping[str, int]) -> Table:
     return table_of(exact_counts(reference), exact_counts(current))
 
 
-def table_of(reference: ValueCounts, current: ValueCounts) -> Table:
-    """The table of two sides' value counts, exact or estimated (see the module docstring)."""
+def table_of(
+    reference: ValueCounts, current: ValueCounts, *, novelty: Novelty | None = None
+) -> Table:
+    """The table of two sides' value counts, exact or estimated (see the module docstring);
+    with ``novelty``, an estimated table splits *other* by values one side never holds."""
     labels = tuple(sorted(set(_bins(reference)) | set(_bins(current))))
     has_other = not (reference.exact and current.exact)
-    return Table(
-        labels,
-        _side(reference, labels, has_other),
-        _side(current, labels, has_other),
-        has_other,
+    ref = _side(reference, labels, has_other)
+    cur = _side(current, labels, has_other)
+    if has_other and novelty is not None:
+        ref, cur = _split_other(ref, cur, novelty)
+    return Table(labels, ref, cur, has_other)
+
+
+def _split_other(ref: Counts, cur: Counts, novelty: Novelty) -> tuple[Counts, Counts]:
+    """Split the *other* bin into values both may hold, only current, only reference."""
+
+    def split(side: Counts, unseen: float, theirs_only: bool) -> Counts:
+        rest, high = side.estimate[-1], side.high[-1]
+        only = min(rest, unseen)  # each unseen value holds at least one row: no more is sure
+        extra = [rest - only, 0.0, only] if theirs_only else [rest - only, only, 0.0]
+        extra_high = [high, 0.0, high] if theirs_only else [high, high, 0.0]
+        return Counts(
+            np.append(side.estimate[:-1], extra),
+            np.append(side.low[:-1], [0.0, 0.0, 0.0]),
+            np.append(side.high[:-1], extra_high),
+            side.total,
+            side.other_value_max,
+        )
+
+    # bins after the values: [other, only in the current data, only in the reference]
+    return (
+        split(ref, novelty.gone_from_reference, theirs_only=True),
+        split(cur, novelty.new_in_current, theirs_only=False),
     )
 
 
@@ -139,7 +203,13 @@ class CategoricalDriftTest(DriftTest):
         return self._compare_table(table(counts_of(reference), counts_of(current)))
 
     def _compare_profiles(self, reference: ColumnProfile, current: ColumnProfile) -> Outcome:
-        return self._compare_table(table_of(value_counts_of(reference), value_counts_of(current)))
+        return self._compare_table(
+            table_of(
+                value_counts_of(reference),
+                value_counts_of(current),
+                novelty=novelty_of(reference, current),
+            )
+        )
 
 
 def counts_of(sample: Sample) -> dict[str, int]:

@@ -35,6 +35,7 @@ class Hellinger(BinnedDriftTest):
 
     key = "hellinger"
     default_threshold = 0.1
+    maximum = 1.0
 
     @staticmethod
     def terms(reference: Floats, current: Floats) -> Floats:

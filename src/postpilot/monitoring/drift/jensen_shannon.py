@@ -40,6 +40,7 @@ class JensenShannon(BinnedDriftTest):
 
     key = "jensen_shannon"
     default_threshold = 0.1
+    maximum = 1.0
 
     @staticmethod
     def terms(reference: Floats, current: Floats) -> Floats:
