@@ -229,14 +229,12 @@ def _print(report: object) -> None:
     table = Table("chunk", "rows", "drifted columns", "multivariate")
     for chunk in report.chunks:
         mv = chunk.multivariate
-        mv_text = (
-            ""
-            if mv is None
-            else (
-                f"{'[red]ALERT[/] ' if mv.alert else ''}{mv.value:.4g} in [{mv.lower:.4g}, "
-                f"{mv.upper:.4g}]"
+        mv_text = ""
+        if mv is not None:  # "ALERT 0.7996 below [0.8158, 0.997]"; "0.9 (no band)"
+            where = f" {mv.direction or 'in'} [{mv.lower:.4g}, {mv.upper:.4g}]"
+            mv_text = f"{'[red]ALERT[/] ' if mv.alert else ''}{mv.value:.4g}" + (
+                " (no band)" if mv.band_source == "none" else where
             )
-        )
         table.add_row(
             chunk.key, f"{chunk.rows:,}", ", ".join(chunk.drifted_columns) or "-", mv_text
         )
@@ -259,3 +257,7 @@ def _print(report: object) -> None:
     console.print(detail)
     for name, reason in report.settings.get("skipped_columns", {}).items():
         console.print(f"[yellow]not compared:[/] {name} ({reason})")
+    if report.settings.get("multivariate_skipped"):
+        console.print(
+            f"[yellow]multivariate drift skipped:[/] {report.settings['multivariate_skipped']}"
+        )
