@@ -58,7 +58,7 @@ __all__ = [
     "RowSampler",
     "band",
     "direction",
-    "held_out_error",
+    "held_out_errors",
     "sampling_band",
     "too_small",
 ]
@@ -200,11 +200,12 @@ class PCAReconstruction:
             )
         if self.numeric:
             values = _numbers(reference, self.numeric)
-            with np.errstate(all="ignore"):
-                mean = np.nanmean(values, axis=0) if values.size else np.zeros(0)
-                std = np.nanstd(values, axis=0) if values.size else np.zeros(0)
-            self.mean = np.where(np.isfinite(mean), mean, 0.0)
-            self.scale = _scale(std)
+            present = ~np.isnan(values)
+            counts = np.maximum(present.sum(axis=0), 1)  # an all-null column: mean 0, scale 1
+            mean = np.where(present, values, 0.0).sum(axis=0) / counts
+            spread = np.where(present, values - mean, 0.0)
+            self.mean = mean
+            self.scale = _scale(np.sqrt((spread**2).sum(axis=0) / counts))
         for name in self.categorical:
             counts = reference.get_column(name).cast(pl.String).drop_nulls().value_counts(sort=True)
             self.levels[name] = counts.get_column(name).head(TOP_CATEGORIES).to_list()
@@ -258,16 +259,15 @@ class PCAReconstruction:
         return float(self.errors(frame).mean())
 
 
-def held_out_error(model: PCAReconstruction, reference: pl.DataFrame) -> float:
-    """The mean error on rows a model did not see, by two-fold cross-fitting: a model
-    like ``model`` fitted on every other row of ``reference`` measures the rest, and the
-    other way round."""
-    halves = [reference.gather_every(2), reference.gather_every(2, offset=1)]
-    total = 0.0
-    for fit_on, measure in ((halves[0], halves[1]), (halves[1], halves[0])):
-        twin = PCAReconstruction(model.numeric, model.categorical).fit(fit_on)
-        total += float(twin.errors(measure).sum())
-    return total / max(reference.height, 1)
+def held_out_errors(model: PCAReconstruction, reference: pl.DataFrame) -> np.ndarray:
+    """Each row's error under a model that did not see it, by two-fold cross-fitting: a
+    model like ``model`` fitted on every other row of ``reference`` measures the rest,
+    and the other way round. Rows in the order of ``reference``."""
+    even, odd = reference.gather_every(2), reference.gather_every(2, offset=1)
+    out = np.empty(reference.height)
+    out[0::2] = PCAReconstruction(model.numeric, model.categorical).fit(odd).errors(even)
+    out[1::2] = PCAReconstruction(model.numeric, model.categorical).fit(even).errors(odd)
+    return out
 
 
 def _numbers(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
@@ -295,23 +295,38 @@ def too_small(rows: int, dimensions: int) -> str | None:
 
 def band(
     reference_values: list[float],
+    reference_rows: list[int],
+    rows: int,
     *,
     optimism: float = 0.0,
     sigmas: float = SIGMAS,
 ) -> Band:
-    """Mean ± ``sigmas`` sd over the reference chunks' errors, the upper bound raised by
-    ``optimism`` (how much lower the error is on the rows the model was fitted on than
-    on rows it never saw: the current data is always unseen). With fewer than
-    :data:`MIN_BAND_CHUNKS` values, or no spread, there is no band (NaN bounds, source
-    ``"none"``): a band of width zero would alert on noise."""
-    finite = [v for v in reference_values if math.isfinite(v)]
-    if len(finite) >= MIN_BAND_CHUNKS:
-        spread = float(np.std(finite, ddof=1))
-        if spread > 0:
-            centre = float(np.mean(finite))
-            width = _multiplier(len(finite), sigmas) * spread * math.sqrt(1 + 1 / len(finite))
-            return Band(centre - width, centre + width + max(optimism, 0.0), "reference chunks")
-    return NO_BAND
+    """The band for a chunk of ``rows`` sampled rows from the reference chunks' errors
+    (each the mean over ``reference_rows`` rows): their mean ± ``sigmas`` sd for a chunk
+    of the reference chunks' size, a smaller chunk's band wider in proportion to
+    1/sqrt(rows) (a mean over fewer rows varies more; a last, partial chunk must not
+    alert for being small). The multiplier is Student's t for the number of chunks, and
+    the upper bound is raised by ``optimism`` (how much lower the error is on the rows
+    the model was fitted on than on rows it never saw: the current data is unseen).
+    With fewer than :data:`MIN_BAND_CHUNKS` values, or no spread, there is no band (NaN
+    bounds, source ``"none"``): a band of width zero would alert on noise."""
+    pairs = [
+        (v, n)
+        for v, n in zip(reference_values, reference_rows, strict=True)
+        if math.isfinite(v) and n > 0
+    ]
+    if len(pairs) < MIN_BAND_CHUNKS or rows <= 0:
+        return NO_BAND
+    values = np.array([v for v, _ in pairs])
+    weights = np.array([n for _, n in pairs], dtype=np.float64)
+    centre = float(np.average(values, weights=weights))
+    # The sd of one row's error, as the chunks' spread shows it: chunk i's mean varies
+    # as that sd / sqrt(rows_i).
+    spread = math.sqrt(float(np.sum(weights * (values - centre) ** 2)) / (len(pairs) - 1))
+    if not spread > 0:
+        return NO_BAND
+    width = _multiplier(len(pairs), sigmas) * spread * math.sqrt(1 / rows + 1 / weights.sum())
+    return Band(centre - width, centre + width + max(optimism, 0.0), "reference chunks")
 
 
 def _multiplier(chunks: int, sigmas: float) -> float:
@@ -325,18 +340,21 @@ def _multiplier(chunks: int, sigmas: float) -> float:
 
 
 def sampling_band(
-    fitted: np.ndarray, held_out: float, rows: int, *, sigmas: float = SIGMAS
+    fitted: np.ndarray, held_out: np.ndarray, rows: int, *, sigmas: float = SIGMAS
 ) -> Band:
     """The band for a chunk of ``rows`` rows when the reference has too few chunks for
-    :func:`band`: from the errors of the ``fitted`` rows (those the model was fitted
-    on), the lower bound is their mean minus ``sigmas`` standard errors of a difference
-    of two means, the upper bound the ``held_out`` mean (the error on rows the models
-    did not see, from two-fold cross-fitting) plus as much. A sample of the reference
-    lands near the lower end, a fresh sample of the same population near the upper.
-    No band when the errors do not vary."""
-    spread = float(np.std(fitted, ddof=1)) if fitted.size > 1 else 0.0
-    if rows <= 0 or not spread > 0 or not math.isfinite(held_out):
+    :func:`band`, from the reference rows' errors: ``fitted`` under the model (fitted
+    on those rows) and ``held_out`` under models that did not see them
+    (:func:`held_out_errors`). A sample of the reference itself lands near the fitted
+    mean, a fresh sample of the same population near the held-out one: the band runs
+    from the lower of the two means to the higher, widened on each side by ``sigmas``
+    standard errors of a difference of two means (with the larger of the two sds, as
+    unseen rows vary more). No band when the errors do not vary."""
+    if rows <= 0 or fitted.size < 2 or held_out.size < 2:
+        return NO_BAND
+    spread = max(float(np.std(fitted, ddof=1)), float(np.std(held_out, ddof=1)))
+    if not spread > 0:
         return NO_BAND
     margin = sigmas * spread * math.sqrt(1.0 / fitted.size + 1.0 / rows)
-    low = float(fitted.mean())
-    return Band(low - margin, max(held_out, low) + margin, "sampling error")
+    means = (float(fitted.mean()), float(held_out.mean()))
+    return Band(min(means) - margin, max(means) + margin, "sampling error")

@@ -31,7 +31,7 @@ from postpilot.monitoring.multivariate import (
     PCAReconstruction,
     RowSampler,
     band,
-    held_out_error,
+    held_out_errors,
     sampling_band,
     too_small,
 )
@@ -368,19 +368,17 @@ def _multivariate(
         return [None] * len(ref_chunks), [None] * len(cur_chunks), reason
     model.fit(sample)
     fitted = model.errors(sample)
-    held_out = held_out_error(model, sample)
-    optimism = held_out - float(fitted.mean())
+    held_out = held_out_errors(model, sample)
+    optimism = float(held_out.mean() - fitted.mean())
     ref_values = _errors(model, ref_sampler, ref_chunks)
     cur_values = _errors(model, cur_sampler, cur_chunks)
-    chunk_band = band(
-        [v for v, _ in ref_values] if len(ref_chunks) >= _MIN_BAND_CHUNKS else [],
-        optimism=optimism,
-    )
 
     def result(value: float, rows: int) -> MultivariateDrift:
-        limits = chunk_band
         if len(ref_chunks) < _MIN_BAND_CHUNKS:
             limits = sampling_band(fitted, held_out, rows)
+        else:
+            values, sizes = [v for v, _ in ref_values], [n for _, n in ref_values]
+            limits = band(values, sizes, rows, optimism=optimism)
         side = limits.direction(value)
         return MultivariateDrift(
             value, limits.lower, limits.upper, side is not None, limits.source, side
