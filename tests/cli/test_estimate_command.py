@@ -461,7 +461,7 @@ REFUSALS = [
      "--metric"),
     ("two ways to chunk", {}, ["--chunk-size", "10", "--chunk-number", "3"],
      "choose one way to chunk, got --chunk-size and --chunk-number", "--chunk-number"),
-    ("chunk size zero", {}, ["--chunk-size", "0"], "at least 1", "--chunk-size"),
+    ("chunk size zero", {}, ["--chunk-size", "0"], "whole number from 1", "--chunk-size"),
     ("a period without a timestamp", {}, ["--chunk-period", "week"], "needs the timestamp",
      "--timestamp"),
     ("an unknown period", {}, ["--chunk-period", "year", "--timestamp", "x"],

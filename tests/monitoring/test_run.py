@@ -74,7 +74,7 @@ def test_too_few_reference_chunks_fall_back_to_the_tests_threshold() -> None:
     report = run_drift(frame(9_000, 1), frame(15_000, 2), DriftOptions(chunk_size=10_000))
     assert report.reference_chunks == []
     assert all(r.threshold_source == "test" for c in report.chunks for r in c.columns)
-    assert report.chunks[0].multivariate.band_source == "fallback"
+    assert report.chunks[0].multivariate.band_source == "sampling error"
     assert report.chunks[0].multivariate.lower < report.chunks[0].multivariate.upper
 
 

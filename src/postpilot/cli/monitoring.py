@@ -300,14 +300,12 @@ def _print(report: object) -> None:
     table = Table("chunk", "rows", "status", "drifted columns", "multivariate")
     for chunk in report.chunks:
         mv = chunk.multivariate
-        mv_text = (
-            ""
-            if mv is None
-            else (
-                f"{'[red]ALERT[/] ' if mv.alert else ''}{mv.value:.4g} in [{mv.lower:.4g}, "
-                f"{mv.upper:.4g}]"
+        mv_text = ""
+        if mv is not None:  # "ALERT 0.7996 below [0.8158, 0.997]"; "0.9 (no band)"
+            where = f" {mv.direction or 'in'} [{mv.lower:.4g}, {mv.upper:.4g}]"
+            mv_text = f"{'[red]ALERT[/] ' if mv.alert else ''}{mv.value:.4g}" + (
+                " (no band)" if mv.band_source == "none" else where
             )
-        )
         alerting = bool(chunk.drifted_columns) or bool(mv and mv.alert)
         table.add_row(
             escape(chunk.key),
@@ -342,3 +340,8 @@ def _print(report: object) -> None:
     for name, reason in report.settings.get("skipped_columns", {}).items():
         if name not in counted:
             console.print(f"[yellow]not compared:[/] {escape(name)} ({escape(reason)})")
+    if report.settings.get("multivariate_skipped"):
+        console.print(
+            "[yellow]multivariate drift skipped:[/] "
+            + escape(str(report.settings["multivariate_skipped"]))
+        )

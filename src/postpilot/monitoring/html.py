@@ -96,12 +96,18 @@ def _summary(report: DriftReport) -> str:
         )
     else:
         lines.append("<b>No column drifted.</b>")
-    alerts = report.multivariate_alerts
-    if alerts:
-        lines.append(
-            f"Multivariate drift in chunk(s) {', '.join(_esc(a) for a in alerts)}: the "
-            "relation between features changed."
-        )
+    for side, change in (("above", "rose above"), ("below", "fell below")):
+        keys = [
+            c.key
+            for c in report.chunks
+            if c.multivariate and c.multivariate.alert and c.multivariate.direction == side
+        ]
+        if keys:
+            lines.append(
+                f"Multivariate drift in chunk(s) {', '.join(_esc(k) for k in keys)}: the "
+                f"reconstruction error {change} its band (the rows no longer lie where the "
+                "reference's do)."
+            )
     css = "bad" if report.alert else "good"
     table = [
         "<table><tr><th>column</th><th>test</th><th>statistic (worst chunk)</th>"
@@ -255,6 +261,13 @@ def _metric_chart(report: DriftReport, name: str) -> str:
 
 def _multivariate_chart(report: DriftReport) -> str:
     mv = [c.multivariate for c in report.chunks if c.multivariate is not None]
+
+    def bound(value: float) -> float | None:  # no band: NaN bounds, nothing to draw
+        return value if value == value else None
+
     return _line(
-        [m.value for m in mv], [m.lower for m in mv], [m.upper for m in mv], [m.alert for m in mv]
+        [m.value for m in mv],
+        [bound(m.lower) for m in mv],
+        [bound(m.upper) for m in mv],
+        [m.alert for m in mv],
     )

@@ -1,26 +1,43 @@
 """Multivariate drift: PCA reconstruction error on the standardised, encoded inputs.
 
-Fit on the reference: numbers are standardised with the reference mean and
-standard deviation (a missing value becomes the mean), each categorical column
-is one-hot encoded over its :data:`TOP_CATEGORIES` most frequent reference
-values plus "other" (scaled by ``1/sqrt(k)`` so a column weighs as one
-feature), and PCA keeps the fewest components explaining :data:`VARIANCE` of
-the variance (NannyML's default, 65%). A chunk's value is the mean euclidean
-distance between its rows and their reconstruction from those components. A
-change in how features relate moves rows off the reference's principal plane,
-which raises the error even when no single column's distribution changes.
+The model (:class:`PCAReconstruction`) is fitted on a sample of the reference:
 
-Rows are sampled: at most :data:`SAMPLE_ROWS` per chunk (the first rows of
-each streamed batch until the cap is reached), plenty for a stable mean. The
-model is fitted on every other sampled reference row and the reference
-chunks' errors are measured on the rows it did not see, so the band of
-natural variation is not biased low by in-sample error.
+- a number is standardised with the reference mean and standard deviation, a
+  missing or non-finite value becoming the mean (0 after standardising);
+- a categorical column (strings, booleans) is one-hot encoded over its
+  :data:`TOP_CATEGORIES` most frequent reference values plus one "other" slot
+  (rarer values, values never seen, nulls), and every indicator is standardised
+  like a number, so a category carries as much weight as a numeric column does
+  and a shift in how often it occurs moves rows as far as a shift in a number;
+- PCA keeps the fewest components explaining :data:`VARIANCE` of the variance
+  (NannyML's default, 65%).
+
+A chunk's value is the mean euclidean distance between its rows and their
+reconstruction from those components. Rows that change how features relate, or
+move along directions the reference hardly varies in, leave the reference's
+principal plane and raise the error even when no single column changes much.
+
+Band (:func:`band`). The reference is chunked like the current data and each
+reference chunk's error is measured with the model fitted on the reference
+sample (as NannyML does): the band is their mean ± 3 sd. With fewer than
+:data:`MIN_BAND_CHUNKS` reference chunks, or no spread between them, there is
+no band: the value is reported and never alerts (``band_source`` ``"none"``).
+A reference sample of fewer than :data:`MIN_ROWS` rows (or fewer than
+:data:`ROWS_PER_DIMENSION` rows per encoded dimension) is too small to fit the
+model on: the detector is skipped and the run's settings say why.
+
+Rows are sampled (:class:`RowSampler`): at most :data:`SAMPLE_ROWS` per chunk,
+a uniform random sample (seeded, the same for the same rows), so memory stays
+bounded per chunk and ordered data is not read from its head only.
 """
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -28,55 +45,126 @@ import polars as pl
 from postpilot.errors import InputError
 
 __all__ = [
+    "FIT_ROWS",
+    "MIN_BAND_CHUNKS",
+    "MIN_ROWS",
+    "ROWS_PER_DIMENSION",
     "SAMPLE_ROWS",
+    "SIGMAS",
     "TOP_CATEGORIES",
     "VARIANCE",
     "Band",
     "PCAReconstruction",
     "RowSampler",
     "band",
+    "direction",
+    "held_out_errors",
+    "sampling_band",
+    "too_small",
 ]
 
 VARIANCE = 0.65
 TOP_CATEGORIES = 10
 SAMPLE_ROWS = 20_000
+FIT_ROWS = 100_000
+"""Most reference rows the PCA is fitted on (a seeded random subset of the sample)."""
+MIN_ROWS = 50
+"""Fewest reference rows the model is fitted on; below it the detector is skipped."""
+ROWS_PER_DIMENSION = 5
+"""Fewest reference rows per encoded dimension (a number is one, a category its levels)."""
+MIN_BAND_CHUNKS = 3
+SIGMAS = 3.0
 _OTHER = "\x00other"
+_KEY = "__postpilot_sample_key"
 
 
 @dataclass(frozen=True)
 class Band:
-    """The range a metric takes on the reference; outside it, the metric alerts."""
+    """The range the error takes on the reference; outside it, the error alerts."""
 
     lower: float
     upper: float
     source: str
-    """"reference chunks" (mean ± 3 sd over them) or "fallback" (± 10% of the reference)."""
+    """"reference chunks" (mean ± 3 sd over them) or "none" (no band: never alerts)."""
+
+    def direction(self, value: float) -> Literal["above", "below"] | None:
+        """Where ``value`` lies outside the band, or None inside it (or without a band)."""
+        return direction(value, self.lower, self.upper)
+
+
+NO_BAND = Band(float("nan"), float("nan"), "none")
+
+
+def direction(value: float, lower: float, upper: float) -> Literal["above", "below"] | None:
+    """``"above"`` or ``"below"`` the band ``[lower, upper]``; None inside it, for a NaN
+    value, or when the band is missing (NaN bounds)."""
+    if not (math.isfinite(value) and math.isfinite(lower) and math.isfinite(upper)):
+        return None
+    if value > upper:
+        return "above"
+    if value < lower:
+        return "below"
+    return None
 
 
 class RowSampler:
-    """Keeps up to ``cap`` rows per chunk; use :meth:`observe` as a chunk observer."""
+    """Keeps a uniform random sample of up to ``cap`` rows per chunk.
 
-    def __init__(self, columns: list[str], cap: int = SAMPLE_ROWS) -> None:
+    Use :meth:`observe` as a chunk observer. Every row gets a random key from a
+    generator seeded by ``seed`` and the chunk's key, and the ``cap`` rows with the
+    smallest keys are kept (bottom-k sampling): memory holds at most about twice
+    ``cap`` rows per chunk, and the same rows streamed the same way give the same
+    sample (a file compared with itself is sampled alike on both sides).
+    """
+
+    def __init__(self, columns: list[str], cap: int = SAMPLE_ROWS, *, seed: int = 0) -> None:
         self.columns = columns
         self.cap = cap
+        self.seed = seed
         self.parts: dict[str, list[pl.DataFrame]] = defaultdict(list)
         self.kept: dict[str, int] = defaultdict(int)
+        self._limit: dict[str, float] = {}
+        self._rng: dict[str, np.random.Generator] = {}
 
     def observe(self, key: str, part: pl.DataFrame) -> None:
-        room = self.cap - self.kept[key]
-        if room > 0:
-            taken = part.head(room)
-            self.parts[key].append(taken)
-            self.kept[key] += taken.height
+        if self.cap <= 0 or part.height == 0:
+            return
+        rng = self._rng.get(key)
+        if rng is None:
+            rng = self._rng[key] = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+        keys = rng.random(part.height)
+        limit = self._limit.get(key, 1.0)
+        mask = keys < limit
+        if not mask.any():
+            return
+        taken = part.filter(pl.Series(mask)) if not mask.all() else part
+        taken = taken.with_columns(pl.Series(_KEY, keys[mask]))
+        self.parts[key].append(taken)
+        self.kept[key] += taken.height
+        if self.kept[key] >= 2 * self.cap:
+            self._compact(key)
+
+    def _compact(self, key: str) -> None:
+        merged = pl.concat(self.parts[key], how="vertical_relaxed")
+        if merged.height > self.cap:
+            merged = merged.sort(_KEY).head(self.cap)
+            self._limit[key] = float(merged.get_column(_KEY)[-1])
+        self.parts[key] = [merged]
+        self.kept[key] = merged.height
 
     def frame(self, key: str) -> pl.DataFrame:
-        """The rows kept for chunk ``key``, restricted to :attr:`columns`."""
-        frames = self.parts[key]
-        return pl.concat(frames).select(self.columns) if frames else pl.DataFrame()
+        """The rows kept for chunk ``key`` (at most ``cap``), restricted to :attr:`columns`."""
+        if not self.parts.get(key):
+            return pl.DataFrame()
+        if self.kept[key] > self.cap or len(self.parts[key]) > 1:
+            self._compact(key)
+        return self.parts[key][0].select(self.columns)
 
     def all(self) -> pl.DataFrame:
-        frames = [f.select(self.columns) for parts in self.parts.values() for f in parts]
-        return pl.concat(frames) if frames else pl.DataFrame()
+        """Every chunk's kept rows together."""
+        frames = [self.frame(key) for key in list(self.parts)]
+        frames = [f for f in frames if f.width]
+        return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
 
 class PCAReconstruction:
@@ -93,8 +181,17 @@ class PCAReconstruction:
         self.mean = np.zeros(len(numeric))
         self.scale = np.ones(len(numeric))
         self.levels: dict[str, list[str]] = {}
-        self.center = np.zeros(0)
+        self.level_mean: dict[str, np.ndarray] = {}
+        self.level_scale: dict[str, np.ndarray] = {}
         self.components = np.zeros((0, 0))
+
+    def dimensions(self, reference: pl.DataFrame) -> int:
+        """The number of encoded dimensions ``reference`` would be fitted with."""
+        levels = sum(
+            min(reference.get_column(n).drop_nulls().n_unique(), TOP_CATEGORIES) + 1
+            for n in self.categorical
+        )
+        return len(self.numeric) + levels
 
     def fit(self, reference: pl.DataFrame) -> PCAReconstruction:
         if reference.height < 2:
@@ -102,62 +199,162 @@ class PCAReconstruction:
                 "multivariate drift needs at least 2 reference rows", field="reference"
             )
         if self.numeric:
-            values = reference.select(self.numeric).cast(pl.Float64).to_numpy()
-            self.mean = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
-            self.mean = np.where(np.isfinite(self.mean), self.mean, 0.0)
-            std = np.nanstd(np.where(np.isfinite(values), values, np.nan), axis=0)
-            self.scale = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+            values = _numbers(reference, self.numeric)
+            present = ~np.isnan(values)
+            counts = np.maximum(present.sum(axis=0), 1)  # an all-null column: mean 0, scale 1
+            mean = np.where(present, values, 0.0).sum(axis=0) / counts
+            spread = np.where(present, values - mean, 0.0)
+            self.mean = mean
+            self.scale = _scale(np.sqrt((spread**2).sum(axis=0) / counts))
         for name in self.categorical:
             counts = reference.get_column(name).cast(pl.String).drop_nulls().value_counts(sort=True)
             self.levels[name] = counts.get_column(name).head(TOP_CATEGORIES).to_list()
+            onehot = self._onehot(reference, name)
+            self.level_mean[name] = onehot.mean(axis=0)
+            self.level_scale[name] = _scale(onehot.std(axis=0))
         matrix = self.encode(reference)
-        self.center = matrix.mean(axis=0)
-        _, singular, vt = np.linalg.svd(matrix - self.center, full_matrices=False)
-        variance = singular**2
+        # The principal axes are the eigenvectors of the (centred) scatter matrix: one
+        # d x d eigendecomposition instead of an SVD of the n x d rows.
+        variance, vectors = np.linalg.eigh(matrix.T @ matrix)
+        variance, vectors = np.clip(variance[::-1], 0.0, None), vectors[:, ::-1]
         total = variance.sum()
         keep = 1 if total <= 0 else int(np.searchsorted(np.cumsum(variance) / total, VARIANCE) + 1)
-        self.components = vt[: min(keep, vt.shape[0])]
+        self.components = vectors[:, : min(keep, vectors.shape[1])].T
         return self
 
+    def _onehot(self, frame: pl.DataFrame, name: str) -> np.ndarray:
+        levels = self.levels[name]
+        positions = (
+            frame.get_column(name)
+            .cast(pl.String)
+            .replace_strict(levels, range(len(levels)), default=len(levels), return_dtype=pl.Int64)
+            .to_numpy()
+        )
+        onehot = np.zeros((frame.height, len(levels) + 1))
+        onehot[np.arange(frame.height), positions] = 1.0
+        return onehot
+
     def encode(self, frame: pl.DataFrame) -> np.ndarray:
+        """The rows of ``frame`` as standardised, centred vectors (reference mean 0)."""
         blocks = []
         if self.numeric:
-            values = frame.select(self.numeric).cast(pl.Float64).to_numpy()
-            values = np.where(np.isfinite(values), values, self.mean)
+            values = _numbers(frame, self.numeric)
+            values = np.where(np.isnan(values), self.mean, values)
             blocks.append((values - self.mean) / self.scale)
         for name in self.categorical:
-            levels = self.levels[name]
-            column = frame.get_column(name).cast(pl.String).fill_null(_OTHER).to_numpy()
-            onehot = np.zeros((frame.height, len(levels) + 1))
-            index = {level: i for i, level in enumerate(levels)}
-            positions = np.array([index.get(v, len(levels)) for v in column], dtype=np.int64)
-            if frame.height:
-                onehot[np.arange(frame.height), positions] = 1.0
-            blocks.append(onehot / np.sqrt(len(levels) + 1))
+            onehot = self._onehot(frame, name)
+            blocks.append((onehot - self.level_mean[name]) / self.level_scale[name])
         return np.hstack(blocks) if blocks else np.zeros((frame.height, 0))
+
+    def errors(self, frame: pl.DataFrame) -> np.ndarray:
+        """Each row's reconstruction error."""
+        centred = self.encode(frame)
+        residual = centred - (centred @ self.components.T) @ self.components
+        return np.asarray(np.linalg.norm(residual, axis=1))
 
     def error(self, frame: pl.DataFrame) -> float:
         """Mean reconstruction error of the rows of ``frame`` (NaN for no rows)."""
         if frame.height == 0:
             return float("nan")
-        centred = self.encode(frame) - self.center
-        projected = centred @ self.components.T @ self.components
-        return float(np.linalg.norm(centred - projected, axis=1).mean())
+        return float(self.errors(frame).mean())
+
+
+def held_out_errors(model: PCAReconstruction, reference: pl.DataFrame) -> np.ndarray:
+    """Each row's error under a model that did not see it, by two-fold cross-fitting: a
+    model like ``model`` fitted on every other row of ``reference`` measures the rest,
+    and the other way round. Rows in the order of ``reference``."""
+    even, odd = reference.gather_every(2), reference.gather_every(2, offset=1)
+    out = np.empty(reference.height)
+    out[0::2] = PCAReconstruction(model.numeric, model.categorical).fit(odd).errors(even)
+    out[1::2] = PCAReconstruction(model.numeric, model.categorical).fit(even).errors(odd)
+    return out
+
+
+def _numbers(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
+    """Numeric columns as floats, null and non-finite values as NaN."""
+    values = frame.select(names).cast(pl.Float64).to_numpy().astype(np.float64, copy=False)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _scale(std: np.ndarray) -> np.ndarray:
+    """Standard deviations to divide by: a constant column keeps its raw units (scale 1)."""
+    return np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+
+
+def too_small(rows: int, dimensions: int) -> str | None:
+    """Why a reference sample of ``rows`` rows is too small for ``dimensions`` encoded
+    dimensions, or None when it is large enough."""
+    need = max(MIN_ROWS, ROWS_PER_DIMENSION * dimensions)
+    if rows >= need:
+        return None
+    return (
+        f"the reference has {rows:,} rows; the PCA over {dimensions} encoded dimensions "
+        f"needs at least {need:,} ({MIN_ROWS} and {ROWS_PER_DIMENSION} per dimension)"
+    )
 
 
 def band(
     reference_values: list[float],
-    reference_error: float,
+    reference_rows: list[int],
+    rows: int,
     *,
-    sigmas: float = 3.0,
-    min_chunks: int = 3,
+    optimism: float = 0.0,
+    sigmas: float = SIGMAS,
 ) -> Band:
-    """Mean ± ``sigmas`` sd over the reference chunks; with too few of them (or no
-    spread), ± 10% of the whole reference's error instead of a zero-width band."""
-    finite = [v for v in reference_values if np.isfinite(v)]
-    if len(finite) >= min_chunks:
-        spread = float(np.std(finite, ddof=1))
-        if spread > 0:
-            centre = float(np.mean(finite))
-            return Band(centre - sigmas * spread, centre + sigmas * spread, "reference chunks")
-    return Band(reference_error * 0.9, reference_error * 1.1, "fallback")
+    """The band for a chunk of ``rows`` sampled rows from the reference chunks' errors
+    (each the mean over ``reference_rows`` rows): their mean ± ``sigmas`` sd for a chunk
+    of the reference chunks' size, a smaller chunk's band wider in proportion to
+    1/sqrt(rows) (a mean over fewer rows varies more; a last, partial chunk must not
+    alert for being small). The multiplier is Student's t for the number of chunks, and
+    the upper bound is raised by ``optimism`` (how much lower the error is on the rows
+    the model was fitted on than on rows it never saw: the current data is unseen).
+    With fewer than :data:`MIN_BAND_CHUNKS` values, or no spread, there is no band (NaN
+    bounds, source ``"none"``): a band of width zero would alert on noise."""
+    pairs = [
+        (v, n)
+        for v, n in zip(reference_values, reference_rows, strict=True)
+        if math.isfinite(v) and n > 0
+    ]
+    if len(pairs) < MIN_BAND_CHUNKS or rows <= 0:
+        return NO_BAND
+    values = np.array([v for v, _ in pairs])
+    weights = np.array([n for _, n in pairs], dtype=np.float64)
+    centre = float(np.average(values, weights=weights))
+    # The sd of one row's error, as the chunks' spread shows it: chunk i's mean varies
+    # as that sd / sqrt(rows_i).
+    spread = math.sqrt(float(np.sum(weights * (values - centre) ** 2)) / (len(pairs) - 1))
+    if not spread > 0:
+        return NO_BAND
+    width = _multiplier(len(pairs), sigmas) * spread * math.sqrt(1 / rows + 1 / weights.sum())
+    return Band(centre - width, centre + width + max(optimism, 0.0), "reference chunks")
+
+
+def _multiplier(chunks: int, sigmas: float) -> float:
+    """Student's t quantile with ``chunks - 1`` degrees of freedom at the two-sided level
+    of ``sigmas`` normal standard deviations (99.73% for 3): with few chunks the sd is
+    itself uncertain, and mean ± 3 sd over 5 chunks would miss 1 new chunk in 25."""
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]
+
+    level = float(stats.norm.sf(sigmas))
+    return float(stats.t.isf(level, chunks - 1))
+
+
+def sampling_band(
+    fitted: np.ndarray, held_out: np.ndarray, rows: int, *, sigmas: float = SIGMAS
+) -> Band:
+    """The band for a chunk of ``rows`` rows when the reference has too few chunks for
+    :func:`band`, from the reference rows' errors: ``fitted`` under the model (fitted
+    on those rows) and ``held_out`` under models that did not see them
+    (:func:`held_out_errors`). A sample of the reference itself lands near the fitted
+    mean, a fresh sample of the same population near the held-out one: the band runs
+    from the lower of the two means to the higher, widened on each side by ``sigmas``
+    standard errors of a difference of two means (with the larger of the two sds, as
+    unseen rows vary more). No band when the errors do not vary."""
+    if rows <= 0 or fitted.size < 2 or held_out.size < 2:
+        return NO_BAND
+    spread = max(float(np.std(fitted, ddof=1)), float(np.std(held_out, ddof=1)))
+    if not spread > 0:
+        return NO_BAND
+    margin = sigmas * spread * math.sqrt(1.0 / fitted.size + 1.0 / rows)
+    means = (float(fitted.mean()), float(held_out.mean()))
+    return Band(min(means) - margin, max(means) + margin, "sampling error")

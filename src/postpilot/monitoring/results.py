@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from postpilot.profiles import Profile
@@ -87,11 +87,16 @@ class SchemaChange:
 
 @dataclass(frozen=True)
 class MultivariateDrift:
+    """A chunk's reconstruction error and its band. ``band_source``: "reference chunks",
+    "sampling error", or "none" (no band, NaN bounds, never alerts); ``direction``:
+    where an alerting value lies, "above" or "below" the band (None when inside)."""
+
     value: float
     lower: float
     upper: float
     alert: bool
     band_source: str = "reference chunks"
+    direction: Literal["above", "below"] | None = None
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,15 @@ from postpilot.monitoring.drift import (
     default_test,
     get_test,
 )
-from postpilot.monitoring.multivariate import PCAReconstruction, RowSampler, band
+from postpilot.monitoring.multivariate import (
+    FIT_ROWS,
+    PCAReconstruction,
+    RowSampler,
+    band,
+    held_out_errors,
+    sampling_band,
+    too_small,
+)
 from postpilot.monitoring.results import (
     ChunkDrift,
     ColumnDrift,
@@ -320,8 +328,9 @@ def run_drift(
 
     mv_ref: list[MultivariateDrift | None] = [None] * len(ref_chunks)
     mv_cur: list[MultivariateDrift | None] = [None] * len(cur_chunks)
+    mv_skipped: str | None = None
     if options.multivariate and columns:
-        mv_ref, mv_cur = _multivariate(
+        mv_ref, mv_cur, mv_skipped = _multivariate(
             ref_profile, columns, ref_chunks, cur_chunks, ref_sampler, cur_sampler
         )
 
@@ -341,7 +350,11 @@ def run_drift(
     return DriftReport(
         chunks=chunk_results(cur_chunks, 1, mv_cur, "analysis"),
         reference_chunks=chunk_results(ref_chunks, 0, mv_ref, "reference") if banded else [],
-        settings={**options.settings(), "skipped_columns": skipped},
+        settings={
+            **options.settings(),
+            "skipped_columns": skipped,
+            "multivariate_skipped": mv_skipped,
+        },
         reference_rows=ref_profile.rows,
         columns=columns,
         profiles=(ref_profile, cur_profile),
@@ -791,22 +804,49 @@ def _multivariate(
     cur_chunks: list[ChunkProfile],
     ref_sampler: RowSampler,
     cur_sampler: RowSampler,
-) -> tuple[list[MultivariateDrift | None], list[MultivariateDrift | None]]:
+) -> tuple[list[MultivariateDrift | None], list[MultivariateDrift | None], str | None]:
+    """Each reference and current chunk's reconstruction error against its band, and
+    why the detector was skipped (None when it ran). The model is fitted on the
+    reference sample; the reference chunks are measured with it (the band's source,
+    the upper bound raised by the model's optimism on rows it was fitted on); with
+    fewer than three reference chunks each current chunk gets a sampling-error band."""
     numeric = [n for n in columns if _kind(ref_profile.column(n)) == "numeric"]
     categorical = [n for n in columns if _kind(ref_profile.column(n)) == "categorical"]
-    # Fit on the even sampled rows and measure the reference chunks on the odd ones: an
-    # in-sample error would be biased low and make the band too tight.
-    model = PCAReconstruction(numeric, categorical).fit(ref_sampler.all().gather_every(2))
-    held_out = [ref_sampler.frame(c.chunk.key).gather_every(2, offset=1) for c in ref_chunks]
-    ref_values = [model.error(frame) for frame in held_out]
-    whole = model.error(ref_sampler.all().gather_every(2, offset=1))
-    limits = band(ref_values if len(ref_chunks) >= _MIN_BAND_CHUNKS else [], whole)
+    model = PCAReconstruction(numeric, categorical)
+    sample = ref_sampler.all()
+    if sample.height > FIT_ROWS:
+        sample = sample.sample(n=FIT_ROWS, seed=0)
+    reason = too_small(sample.height, model.dimensions(sample))
+    if reason is not None:
+        return [None] * len(ref_chunks), [None] * len(cur_chunks), reason
+    model.fit(sample)
+    fitted = model.errors(sample)
+    held_out = held_out_errors(model, sample)
+    optimism = float(held_out.mean() - fitted.mean())
+    ref_values = _errors(model, ref_sampler, ref_chunks)
+    cur_values = _errors(model, cur_sampler, cur_chunks)
 
-    def result(value: float) -> MultivariateDrift:
-        alert = bool(value == value and not (limits.lower <= value <= limits.upper))
-        return MultivariateDrift(value, limits.lower, limits.upper, alert, limits.source)
+    def result(value: float, rows: int) -> MultivariateDrift:
+        if len(ref_chunks) < _MIN_BAND_CHUNKS:
+            limits = sampling_band(fitted, held_out, rows)
+        else:
+            values, sizes = [v for v, _ in ref_values], [n for _, n in ref_values]
+            limits = band(values, sizes, rows, optimism=optimism)
+        side = limits.direction(value)
+        return MultivariateDrift(
+            value, limits.lower, limits.upper, side is not None, limits.source, side
+        )
 
     return (
-        [result(v) for v in ref_values],
-        [result(model.error(cur_sampler.frame(c.chunk.key))) for c in cur_chunks],
+        [result(v, rows) for v, rows in ref_values],
+        [result(v, rows) for v, rows in cur_values],
+        None,
     )
+
+
+def _errors(
+    model: PCAReconstruction, sampler: RowSampler, chunks: list[ChunkProfile]
+) -> list[tuple[float, int]]:
+    """Each chunk's mean reconstruction error over its sampled rows, and their number."""
+    frames = [sampler.frame(c.chunk.key) for c in chunks]
+    return [(model.error(frame), frame.height) for frame in frames]
