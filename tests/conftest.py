@@ -1,5 +1,10 @@
 """Shared fixtures: every registry test runs on SQLite and on PostgreSQL.
 
+CLI tests that touch the store take ``cli_store``: the same test runs once on the
+default SQLite store under ``POSTPILOT_HOME`` and once with ``POSTPILOT_DATABASE_URL``
+set to a fresh PostgreSQL schema (the autouse ``_isolated_env`` clears every
+``POSTPILOT_*`` variable first, so without it a CLI test sees SQLite only).
+
 PostgreSQL tests use the server at ``POSTPILOT_TEST_POSTGRES_URL`` (default
 ``postgresql+psycopg://127.0.0.1:5432/test``), each test in a fresh schema that
 is dropped afterwards. If the server is down these tests fail, loudly; they are
@@ -20,7 +25,7 @@ from typer.testing import CliRunner, Result
 
 from postpilot import Registry
 from postpilot.cli import app
-from tests.helpers import Run
+from tests.helpers import OPENED, CliStore, Run, close_opened_registries
 
 # CI runs the property tests with a fixed seed, so a red run is reproducible.
 settings.register_profile("ci", derandomize=True, deadline=None)
@@ -39,6 +44,23 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name)
     monkeypatch.setenv("POSTPILOT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("POSTPILOT_USER", ACTOR)
+
+
+@pytest.fixture(autouse=True)
+def _close_registries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every registry a test opens (the CLI's included) is closed when the test ends;
+    CLI runners close them after each invocation (:func:`close_opened_registries`)."""
+    opened = Registry.__init__
+
+    def init(self: Registry, *args: object, **kwargs: object) -> None:
+        opened(self, *args, **kwargs)  # type: ignore[arg-type]
+        OPENED.append(self)
+
+    monkeypatch.setattr(Registry, "__init__", init)
+    try:
+        yield
+    finally:
+        close_opened_registries()
 
 
 def postgres_schema_url() -> Iterator[str]:
@@ -96,8 +118,42 @@ def cli() -> Run:
     runner = CliRunner()
 
     def run(*args: str, expect: int = 0) -> Result:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
+        try:
+            result = runner.invoke(app, list(args), catch_exceptions=False)
+        finally:
+            close_opened_registries()
         assert result.exit_code == expect, (result.stdout, result.stderr)
         return result
 
     return run
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def cli_store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CliStore]:
+    """The store the CLI uses, initialised, on each backend.
+
+    SQLite is the default a user gets (``$POSTPILOT_HOME/postpilot.db``, no URL set);
+    PostgreSQL is a fresh schema named by ``POSTPILOT_DATABASE_URL``. The fixture's
+    ``snapshot()`` (row counts of every table and the audit head) lets a test prove that
+    a failed command changed nothing.
+    """
+    schemas: Iterator[str] | None = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{(tmp_path / 'home' / 'postpilot.db').resolve()}"
+    else:
+        schemas = postgres_schema_url()
+        url = next(schemas)
+        monkeypatch.setenv("POSTPILOT_DATABASE_URL", url)
+    store = CliStore(request.param, url)
+    try:
+        result = CliRunner().invoke(app, ["init"], catch_exceptions=False)
+        close_opened_registries()
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        assert result.stdout.startswith(f"store ready: {url.split('://')[0]}"), result.stdout
+        yield store
+    finally:
+        store.close()
+        if schemas is not None:
+            next(schemas, None)  # resuming the generator drops the schema

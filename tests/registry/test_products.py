@@ -4,6 +4,7 @@ import pytest
 
 from postpilot import (
     ConflictError,
+    InactivePersonError,
     InputError,
     MissingOwnerError,
     Registry,
@@ -56,7 +57,7 @@ def test_pilot_needs_an_owner_before_it_starts(team_registry: Registry) -> None:
 def test_failed_create_leaves_nothing(team_registry: Registry) -> None:
     team_registry.deactivate_person("maya@example.com")
     events = len(team_registry.audit_log())
-    with pytest.raises(Exception, match="inactive"):
+    with pytest.raises(InactivePersonError, match="inactive"):
         team_registry.create_product("churn", stage="pilot", owner="maya@example.com")
     assert team_registry.products() == []
     assert len(team_registry.audit_log()) == events

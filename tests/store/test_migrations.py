@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from postpilot import Registry, StoreError
+from postpilot import ConfigError, Registry, StoreError
 from postpilot.store.engine import make_engine
 from postpilot.store.migrate import HEAD, MIGRATIONS, REVISIONS, ensure_schema
 from postpilot.store.models import Base
@@ -66,7 +66,7 @@ def test_unreachable_postgres_is_a_clear_error() -> None:
 
 
 def test_bad_url_is_a_config_error() -> None:
-    with pytest.raises(Exception, match="POSTPILOT_DATABASE_URL"):
+    with pytest.raises(ConfigError, match="POSTPILOT_DATABASE_URL"):
         Registry("mysql+nothing://x/y", actor="t")
 
 
