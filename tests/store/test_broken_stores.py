@@ -290,7 +290,8 @@ def test_postgres_schema_with_other_tables_is_not_migrated_over(postgres_url: st
         tables = (
             conn.execute(
                 text(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = current_schema()"
                 )
             )
             .scalars()
