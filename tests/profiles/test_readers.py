@@ -476,3 +476,24 @@ def test_sniffing_reads_a_bounded_prefix(tmp_path: Path, monkeypatch: pytest.Mon
     wide = write_csv(tmp_path / "wide.csv", (";".join(names) + "\n" + "1;" * 199 + "1\n").encode())
     assert sniff.sniff_csv(wide).header == tuple(names)
     assert profile(wide).columns == tuple(names)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 1000])
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        (b"a,b\n1,2\n3,4\n\n", 2),
+        (b"a,b\n1,2\n3,4\n\n\n\n", 2),
+        (b"a,b\r\n1,2\r\n\r\n", 1),
+        (b"a,b\n\n", 0),  # header only, then a blank line
+        (b"a;b\n1;2\n;\n\n", 2),  # an all-missing row is data; the blank line is not
+        (b"a\n1\n2\n\n", 2),
+    ],
+)
+def test_blank_lines_ending_a_file_are_not_rows(
+    tmp_path: Path, text: bytes, rows: int, batch_size: int
+) -> None:
+    plain = profile(write_csv(tmp_path / "f.csv", text), batch_size=batch_size)
+    packed = profile(write_csv(tmp_path / "f.csv.gz", text), batch_size=batch_size)
+    assert (plain.rows, packed.rows) == (rows, rows)
+    assert plain.column(plain.columns[0]).nulls == packed.column(packed.columns[0]).nulls

@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from postpilot.errors import InputError
-from postpilot.profiles.sniff import CsvFormat, sniff_csv
+from postpilot.profiles.sniff import CsvFormat, sniff_csv, trailing_blank_lines
 from postpilot.profiles.sql import SQLSource
 
 __all__ = ["Restart", "Source", "open_source"]
@@ -189,13 +189,43 @@ def _open_csv(
         wider = pl.Float64() if schema[column] == pl.Int64 else pl.String()
         return _open_csv(path, batch_size, columns, csv_format, {**schema, column: wider}, unknown)
 
+    with _reading(path):
+        blank = trailing_blank_lines(path)
+
     def batches() -> Iterator[pl.DataFrame]:
         with _reading(path, on_invalid=widened):
-            for frame in query.collect_batches(chunk_size=batch_size):
+            frames = _drop_blank_tail(query.collect_batches(chunk_size=batch_size), blank)
+            for frame in frames:
                 empties = [n for n in untyped if frame.get_column(n).null_count() == frame.height]
                 yield frame.with_columns(pl.lit(None).alias(n) for n in empties)
 
     return Source(names, _at_least_one(batches(), empty))
+
+
+def _drop_blank_tail(frames: Iterator[pl.DataFrame], blank: int) -> Iterator[pl.DataFrame]:
+    """``frames`` without the last ``blank`` rows where these are all null: the rows
+    polars makes of the empty lines that end a file."""
+    if blank == 0:
+        yield from frames
+        return
+    held: list[pl.DataFrame] = []
+    rows = 0
+    for frame in frames:  # hold back just enough rows to cover the blank lines
+        held.append(frame)
+        rows += frame.height
+        while held and rows - held[0].height >= blank:
+            rows -= held[0].height
+            yield held.pop(0)
+    if not held:
+        return
+    tail = pl.concat(held, how="vertical") if len(held) > 1 else held[0]
+    last = tail.tail(blank)
+    nulls = last.select(pl.all_horizontal(pl.all().is_null())).to_series() if last.width else None
+    drop = 0
+    if nulls is not None:
+        while drop < len(last) and nulls[len(last) - 1 - drop]:
+            drop += 1
+    yield tail.head(tail.height - drop)
 
 
 def _csv_sample(path: Path, separator: str) -> pl.DataFrame:

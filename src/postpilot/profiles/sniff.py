@@ -43,7 +43,7 @@ from typing import BinaryIO, Final
 
 from postpilot.errors import InputError
 
-__all__ = ["DELIMITERS", "CsvFormat", "open_decompressed", "sniff_csv"]
+__all__ = ["DELIMITERS", "CsvFormat", "open_decompressed", "sniff_csv", "trailing_blank_lines"]
 
 SNIFF_BYTES = 64 << 10
 MAX_HEADER_BYTES = 16 << 20
@@ -110,6 +110,27 @@ def sniff_csv(path: Path) -> CsvFormat:
     _refuse_duplicates(path, header)
     _refuse_nul(path, text, delimiter, header)
     return CsvFormat(encoding, delimiter, tuple(header))
+
+
+def trailing_blank_lines(path: Path) -> int:
+    """How many empty lines end the (uncompressed, UTF-8) file, from its last bytes only.
+
+    polars reads each as a row of nulls; pyarrow and pandas skip them, and so
+    does postpilot: a file saved with a blank line at its end has no extra row.
+    """
+    with open(path, "rb") as stream:
+        size = stream.seek(0, 2)
+        stream.seek(max(0, size - SNIFF_BYTES))
+        tail = stream.read()
+    lines = tail.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the newline ending the last line
+    blank = 0
+    for line in reversed(lines[1:]):  # lines[0] may be cut short: never counted
+        if line not in (b"", b"\r"):
+            break
+        blank += 1
+    return blank
 
 
 def open_decompressed(path: Path) -> BinaryIO:
