@@ -146,3 +146,18 @@ def test_unreadable_csv_is_one_line_naming_the_file(
     assert said in str(info.value)
     assert info.value.file == str(path)
     assert str(info.value).isprintable()
+
+
+@pytest.mark.parametrize("name", ["l.csv", "l.csv.gz"])
+@pytest.mark.parametrize("ending", ["\n\n", "\n\n\n", "\r\n\r\n"])
+def test_blank_lines_ending_the_file_are_not_labels(tmp_path: Path, name: str, ending: str) -> None:
+    import gzip
+
+    text = ("id,y\na,1\nb,0" + ending).encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    assert read(path) == LabelFile(["a", "b"], [1, 0])
+    empty_row = tmp_path / "empty-row.csv"
+    empty_row.write_bytes(b"id,y\na,1\n,\n" + ending.encode())  # an empty row is still named
+    with pytest.raises(InputError, match="line 3 has no prediction id"):
+        read(empty_row)

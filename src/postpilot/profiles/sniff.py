@@ -43,7 +43,14 @@ from typing import BinaryIO, Final
 
 from postpilot.errors import InputError
 
-__all__ = ["DELIMITERS", "CsvFormat", "open_decompressed", "sniff_csv", "trailing_blank_lines"]
+__all__ = [
+    "DELIMITERS",
+    "CsvFormat",
+    "count_blank_tail",
+    "open_decompressed",
+    "sniff_csv",
+    "trailing_blank_lines",
+]
 
 SNIFF_BYTES = 64 << 10
 MAX_HEADER_BYTES = 16 << 20
@@ -121,7 +128,11 @@ def trailing_blank_lines(path: Path) -> int:
     with open(path, "rb") as stream:
         size = stream.seek(0, 2)
         stream.seek(max(0, size - SNIFF_BYTES))
-        tail = stream.read()
+        return count_blank_tail(stream.read())
+
+
+def count_blank_tail(tail: bytes) -> int:
+    """How many empty lines end ``tail`` (UTF-8 bytes; its first line is never counted)."""
     lines = tail.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()  # the newline ending the last line

@@ -68,7 +68,7 @@ def read_label_file(path: str | Path, *, id_column: str, label_column: str) -> L
     """
     import polars as pl
 
-    from postpilot.profiles.sniff import sniff_csv  # imports polars: only when reading
+    from postpilot.profiles.sniff import count_blank_tail, sniff_csv  # polars: only here
 
     path = Path(path)
     name = path.name.lower()
@@ -98,13 +98,18 @@ def read_label_file(path: str | Path, *, id_column: str, label_column: str) -> L
         if csv_format is None:
             frame = pl.read_parquet(path, columns=[id_column, label_column])
         else:
+            text = _as_utf8(path, csv_format.encoding)
             frame = pl.read_csv(
-                path if csv_format.utf8 else _as_utf8(path, csv_format.encoding),
+                io.BytesIO(text),
                 columns=[id_column, label_column],
                 schema_overrides={id_column: pl.String},
                 infer_schema_length=None,
                 separator=csv_format.delimiter,
             )
+            # polars reads the empty lines ending a file as rows of nulls: not labels
+            blank = count_blank_tail(text[-(64 << 10) :])
+            if blank and frame.tail(blank).null_count().sum_horizontal().item() == 2 * blank:
+                frame = frame.head(frame.height - blank)
     ids = _id_series(frame.get_column(id_column), path)
     labels = _label_series(frame.get_column(label_column), path)
     if ids.null_count():
@@ -175,14 +180,16 @@ def _label_series(series: pl.Series, path: Path) -> pl.Series:
     )
 
 
-def _as_utf8(path: Path, encoding: str) -> io.BytesIO:
-    """The whole (decompressed) file re-encoded as UTF-8: labels are read whole anyway."""
+def _as_utf8(path: Path, encoding: str) -> bytes:
+    """The whole (decompressed) file as UTF-8: labels are read whole anyway."""
     from postpilot.profiles.sniff import open_decompressed
 
     with open_decompressed(path) as stream:
         data = stream.read()
+    if encoding in ("utf-8", "utf-8-sig"):
+        return data  # polars checks UTF-8 as it parses
     try:
-        return io.BytesIO(data.decode(encoding).encode())
+        return data.decode(encoding).encode()
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(f"{path} is not {encoding.upper()} text near line {line}") from exc
