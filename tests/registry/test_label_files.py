@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from postpilot import InputError
+from postpilot import InputError, Registry
 from postpilot.registry.label_files import LabelFile, read_label_file
 
 
@@ -161,3 +161,32 @@ def test_blank_lines_ending_the_file_are_not_labels(tmp_path: Path, name: str, e
     empty_row.write_bytes(b"id,y\na,1\n,\n" + ending.encode())  # an empty row is still named
     with pytest.raises(InputError, match="line 3 has no prediction id"):
         read(empty_row)
+
+
+def ingest(registry: Registry, path: Path) -> None:
+    labels = read(path)
+    registry.ingest_labels("churn", labels.ids, labels.values)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"id,y\na,1\nb\x00c,0\n",
+        b"id,y\na,x\x00y\nb,z\n",
+        b"id,y\na,1\nb\x1b,0\n",
+        b"id,y\n" + b"".join(b"p%d,1\n" % i for i in range(20_000)) + b"q\x00,1\n",
+    ],
+    ids=["nul-id", "nul-label", "escape-id", "nul-after-the-prefix"],
+)
+def test_control_characters_never_reach_either_store(
+    registry: Registry, tmp_path: Path, content: bytes
+) -> None:
+    """What ``labels ingest`` does (read the file, then store it) refuses the file the
+    same way on SQLite and PostgreSQL; PostgreSQL would reject a NUL with a DataError."""
+    registry.create_product("churn")
+    path = tmp_path / "l.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        ingest(registry, path)
+    assert str(path) in str(info.value)
+    assert registry.label_count("churn") == 0
