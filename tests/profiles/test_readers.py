@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import gzip
 from collections.abc import Callable
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet
 import pytest
 
 from postpilot.errors import InputError
-from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, profile, readers
+from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, profile, readers, sniff
 from postpilot.profiles import profiler as profiler_module
 
 from .helpers import assert_moments_close, exact_parts
@@ -220,8 +222,8 @@ def test_directory_and_unknown_suffix(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["bad.csv", "bad.csv.gz"])
 @pytest.mark.parametrize(
     "content",
-    [b"a,b\n1,2\n3,4,5\n", b"", b'a,b\n"unclosed,2\n'],
-    ids=["ragged-row", "empty-file", "unclosed-quote"],
+    [b"a,b\n1,2\n3,4,5\n", b'a,b\n"unclosed,2\n', b"a;b\n1;2\n3;4;5\n"],
+    ids=["ragged-row", "unclosed-quote", "ragged-semicolon-row"],
 )
 def test_malformed_csv_names_the_file(tmp_path: Path, content: bytes, name: str) -> None:
     path = tmp_path / name
@@ -306,3 +308,192 @@ def test_unsupported_input(data: object) -> None:
 )
 def test_bad_options(option: str, value: object) -> None:
     assert error_for(pl.DataFrame({"x": [1]}), **{option: value}).field == option
+
+
+# -- files as people save them: delimiter, encoding, header, binary -------------------
+
+
+def write_csv(path: Path, text: bytes) -> Path:
+    path.write_bytes(gzip.compress(text) if path.name.endswith(".gz") else text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["data.csv", "data.csv.gz"])
+@pytest.mark.parametrize("separator", [",", ";", "\t", "|"], ids=["comma", "semi", "tab", "pipe"])
+def test_delimiter_is_detected(
+    tmp_path: Path, frame: pl.DataFrame, expected: Profile, name: str, separator: str
+) -> None:
+    path = write_csv(tmp_path / name, frame.write_csv(separator=separator).encode())
+    got = profile(path, batch_size=500)
+    same(got, expected)
+    assert [got.column(c).type for c in got.columns] == ["int", "float", "string", "bool", "date"]
+
+
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        (b"price;name\n1,5;bread\n2,25;milk\n", ("price", "name")),  # decimal commas
+        (b'"a;b",c\n"1;2",3\n', ("a;b", "c")),  # a semicolon inside quotes
+        (b"name,tags\nx,a;b;c\ny,d;e;f\n", ("name", "tags")),
+        (b"x\n1\n2\n", ("x",)),  # one column, no delimiter at all
+        (b"a;b\n", ("a", "b")),  # header only
+        (b"a\tb", ("a", "b")),  # header only, no final newline
+    ],
+    ids=["decimal-comma", "quoted", "semicolons-in-values", "one-column", "header", "no-newline"],
+)
+def test_delimiter_on_awkward_files(tmp_path: Path, text: bytes, columns: tuple[str, ...]) -> None:
+    assert profile(write_csv(tmp_path / "f.csv", text)).columns == columns
+
+
+BOM_ENCODINGS = {
+    "utf-8-bom": lambda text: b"\xef\xbb\xbf" + text.encode(),
+    "utf-16": lambda text: text.encode("utf-16"),
+    "utf-16-le-bom": lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+    "utf-16-be-bom": lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+    "utf-16-le-no-bom": lambda text: text.encode("utf-16-le"),
+    "utf-16-be-no-bom": lambda text: text.encode("utf-16-be"),
+    "utf-32": lambda text: text.encode("utf-32"),
+}
+
+
+@pytest.mark.parametrize("name", ["data.csv", "data.csv.gz"])
+@pytest.mark.parametrize("encoding", list(BOM_ENCODINGS))
+def test_encoding_is_detected(
+    tmp_path: Path, frame: pl.DataFrame, expected: Profile, name: str, encoding: str
+) -> None:
+    text = frame.write_csv(separator=";")
+    path = write_csv(tmp_path / name, BOM_ENCODINGS[encoding](text))
+    got = profile(path, batch_size=500)
+    same(got, expected)
+    assert [got.column(c).type for c in got.columns] == ["int", "float", "string", "bool", "date"]
+
+
+def test_non_ascii_text_survives_every_encoding(tmp_path: Path) -> None:
+    text = "città;prix €\nZürich;1\nSão Paulo;2\n東京;3\n"
+    for encoding, encode in BOM_ENCODINGS.items():
+        if "no-bom" in encoding:
+            continue  # only ASCII text is recognised without a mark
+        p = profile(write_csv(tmp_path / f"{encoding}.csv", encode(text)))
+        assert p.columns == ("città", "prix €"), encoding
+        column = p.column("città")
+        assert isinstance(column, CategoricalColumn)
+        assert set(column.value_counts().counts) == {"Zürich", "São Paulo", "東京"}, encoding
+
+
+def test_another_encoding_is_named_with_its_line(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "latin.csv", "a,b\n1,x\n2,café\n".encode("latin-1"))
+    error = error_for(path)
+    assert error.file == str(path)
+    assert "not UTF-8" in error.message
+    assert "line 3" in error.message
+    assert "UTF-8" in (error.hint or "")
+
+
+def test_another_encoding_after_the_sniffed_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sniff, "SNIFF_BYTES", 64)
+    text = b"a,b\n" + b"1,x\n" * 5_000 + "2,café\n".encode("latin-1")
+    path = write_csv(tmp_path / "late.csv", text)
+    error = error_for(path)
+    assert (error.file, "not UTF-8" in error.message) == (str(path), True)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        lambda parquet: bytes(range(256)) * 40,
+        lambda parquet: parquet,
+        lambda parquet: b"\x00" * 1000,
+        lambda parquet: gzip.compress(b"a,b\n1,2\n"),
+        lambda parquet: b"a,b\n1,\x00\x00\x002\n",
+    ],
+    ids=["random-bytes", "parquet", "zeros", "gzip", "nul-in-text"],
+)
+@pytest.mark.parametrize("name", ["data.csv", "data.csv.gz"])
+def test_binary_file_is_one_clear_line(
+    tmp_path: Path, frame: pl.DataFrame, content: Callable[[bytes], bytes], name: str
+) -> None:
+    frame.write_parquet(tmp_path / "real.parquet")
+    data = content((tmp_path / "real.parquet").read_bytes())
+    path = write_csv(tmp_path / name, data)
+    error = error_for(path)
+    assert error.file == str(path)
+    assert "not a text CSV" in error.message
+    assert str(error).isprintable()  # no raw bytes in the message
+    if data.startswith(b"PAR1") and name == "data.csv":
+        assert ".parquet" in (error.hint or "")
+
+
+@pytest.mark.parametrize("name", ["dup.csv", "dup.csv.gz"])
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (b"a,b,a\n1,2,3\n", "'a'"),
+        (b"a;b;a\n1;2;3\n", "'a'"),
+        (b"x,,y,\n1,2,3,4\n", "no name"),
+        ("é,é\n1,2\n".encode("utf-16"), "'é'"),
+    ],
+    ids=["comma", "semicolon", "unnamed", "utf-16"],
+)
+def test_duplicate_csv_header_is_an_error_as_in_parquet(
+    tmp_path: Path, text: bytes, said: str, name: str
+) -> None:
+    path = write_csv(tmp_path / name, text)
+    error = error_for(path)
+    assert error.file == str(path)
+    assert said in error.message
+    assert "twice" in error.message
+    parquet = tmp_path / "dup.parquet"
+    pa.parquet.write_table(pa.table([[1], [2]], names=["a", "a"]), parquet)
+    assert "'a'" in str(error_for(parquet))
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.csv.gz"])
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"  \r\n", codecs.BOM_UTF8, b"\xff\xfe"])
+def test_file_without_a_header_is_a_clear_error(tmp_path: Path, name: str, content: bytes) -> None:
+    error = error_for(write_csv(tmp_path / name, content))
+    assert error.file is not None
+    assert error.file.endswith(name)
+    assert "empty" in error.message
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-bom", "utf-16"])
+@pytest.mark.parametrize("name", ["header.csv", "header.csv.gz"])
+def test_header_only_file_has_columns_and_no_rows(tmp_path: Path, encoding: str, name: str) -> None:
+    encode = BOM_ENCODINGS.get(encoding, str.encode)
+    p = profile(write_csv(tmp_path / name, encode("a;b;c\n")))
+    assert (p.rows, p.columns) == (0, ("a", "b", "c"))
+
+
+def test_sniffing_reads_a_bounded_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sniff, "SNIFF_BYTES", 256)
+    big = write_csv(tmp_path / "big.csv", b"a;b\n" + b"1;2\n" * 100_000)
+    prefix, complete = sniff._prefix(big)
+    assert (len(prefix), complete) == (256, False)
+    # a header longer than the prefix is read whole, however long (up to the cap)
+    names = [f"column_{i}" for i in range(200)]
+    wide = write_csv(tmp_path / "wide.csv", (";".join(names) + "\n" + "1;" * 199 + "1\n").encode())
+    assert sniff.sniff_csv(wide).header == tuple(names)
+    assert profile(wide).columns == tuple(names)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 1000])
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        (b"a,b\n1,2\n3,4\n\n", 2),
+        (b"a,b\n1,2\n3,4\n\n\n\n", 2),
+        (b"a,b\r\n1,2\r\n\r\n", 1),
+        (b"a,b\n\n", 0),  # header only, then a blank line
+        (b"a;b\n1;2\n;\n\n", 2),  # an all-missing row is data; the blank line is not
+        (b"a\n1\n2\n\n", 2),
+    ],
+)
+def test_blank_lines_ending_a_file_are_not_rows(
+    tmp_path: Path, text: bytes, rows: int, batch_size: int
+) -> None:
+    plain = profile(write_csv(tmp_path / "f.csv", text), batch_size=batch_size)
+    packed = profile(write_csv(tmp_path / "f.csv.gz", text), batch_size=batch_size)
+    assert (plain.rows, packed.rows) == (rows, rows)
+    assert plain.column(plain.columns[0]).nulls == packed.column(packed.columns[0]).nulls

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from postpilot import InputError
+from postpilot import InputError, Registry
 from postpilot.registry.label_files import LabelFile, read_label_file
 
 
@@ -64,3 +64,129 @@ def test_unusable_columns(tmp_path: Path) -> None:
         read(path, "d")
     with pytest.raises(InputError, match="the id and label columns are both 'id'"):
         read(path, "id")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (b"id,y\na,1\nb\x00c,2\n", "line 3, column 'id'"),
+        (b"id;y\na;1\nb;x\x00\n", "line 3, column 'y'"),
+        (b"id,y\na,1\nb\x01,2\n", "line 3 has the control character '\\x01' in column 'id'"),
+        (b"id,y\na,1\nb,\x1b[31m\n", "line 3 has the control character '\\x1b' in column 'y'"),
+        (
+            "id,y\na,1\nb,x\u0085\n".encode(),
+            "line 3 has the control character '\\x85' in column 'y'",
+        ),
+    ],
+    ids=["nul-id", "nul-label", "soh-id", "escape-label", "c1-label"],
+)
+def test_control_characters_are_refused_with_file_line_and_column(
+    tmp_path: Path, text: bytes, where: str
+) -> None:
+    path = tmp_path / "l.csv"
+    path.write_bytes(text)
+    with pytest.raises(InputError) as info:
+        read(path)
+    assert where in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_nul_after_the_sniffed_prefix_names_line_and_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postpilot.profiles import sniff
+
+    monkeypatch.setattr(sniff, "SNIFF_BYTES", 64)
+    path = tmp_path / "l.csv"
+    path.write_bytes(b"id,y\n" + b"".join(b"p%d,1\n" % i for i in range(100)) + b"q,\x00\n")
+    with pytest.raises(
+        InputError, match=r"line 102 has the control character '\\x00' in column 'y'"
+    ):
+        read(path)
+
+
+def test_parquet_control_characters_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "l.parquet"
+    pl.DataFrame({"id": ["a", "b\x00"], "y": [1, 2]}).write_parquet(path)
+    with pytest.raises(InputError, match=r"row 2 has the control character '\\x00' in column 'id'"):
+        read(path)
+
+
+@pytest.mark.parametrize("name", ["l.csv", "l.csv.gz"])
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_csv_dialects_and_encodings(
+    tmp_path: Path, name: str, separator: str, encoding: str
+) -> None:
+    import gzip
+
+    text = f"id{separator}y\n007{separator}1\n8{separator}0\n".encode(encoding)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    assert read(path) == LabelFile(["007", "8"], [1, 0])
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (bytes(range(256)) * 8, "not a text CSV"),
+        (b"id,id\n1,2\n", "the column 'id' twice"),
+        (b"", "empty"),
+        ("id,y\n1,caf\xe9\n".encode("latin-1"), "not UTF-8"),
+    ],
+    ids=["binary", "duplicate-header", "empty", "latin-1"],
+)
+def test_unreadable_csv_is_one_line_naming_the_file(
+    tmp_path: Path, content: bytes, said: str
+) -> None:
+    path = tmp_path / "l.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        read(path)
+    assert said in str(info.value)
+    assert info.value.file == str(path)
+    assert str(info.value).isprintable()
+
+
+@pytest.mark.parametrize("name", ["l.csv", "l.csv.gz"])
+@pytest.mark.parametrize("ending", ["\n\n", "\n\n\n", "\r\n\r\n"])
+def test_blank_lines_ending_the_file_are_not_labels(tmp_path: Path, name: str, ending: str) -> None:
+    import gzip
+
+    text = ("id,y\na,1\nb,0" + ending).encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    assert read(path) == LabelFile(["a", "b"], [1, 0])
+    empty_row = tmp_path / "empty-row.csv"
+    empty_row.write_bytes(b"id,y\na,1\n,\n" + ending.encode())  # an empty row is still named
+    with pytest.raises(InputError, match="line 3 has no prediction id"):
+        read(empty_row)
+
+
+def ingest(registry: Registry, path: Path) -> None:
+    labels = read(path)
+    registry.ingest_labels("churn", labels.ids, labels.values)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"id,y\na,1\nb\x00c,0\n",
+        b"id,y\na,x\x00y\nb,z\n",
+        b"id,y\na,1\nb\x1b,0\n",
+        b"id,y\n" + b"".join(b"p%d,1\n" % i for i in range(20_000)) + b"q\x00,1\n",
+    ],
+    ids=["nul-id", "nul-label", "escape-id", "nul-after-the-prefix"],
+)
+def test_control_characters_never_reach_either_store(
+    registry: Registry, tmp_path: Path, content: bytes
+) -> None:
+    """What ``labels ingest`` does (read the file, then store it) refuses the file the
+    same way on SQLite and PostgreSQL; PostgreSQL would reject a NUL with a DataError."""
+    registry.create_product("churn")
+    path = tmp_path / "l.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        ingest(registry, path)
+    assert str(path) in str(info.value)
+    assert registry.label_count("churn") == 0

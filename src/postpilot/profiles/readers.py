@@ -13,6 +13,12 @@ pyarrow's ``ParquetFile.iter_batches`` and ``open_csv``), compressed CSV with
 pyarrow's streaming reader. A file that is missing, unreadable or malformed
 raises InputError naming it, with a one-line message.
 
+A CSV's encoding (UTF-8 with or without a byte-order mark, UTF-16 or UTF-32
+with one), delimiter (comma, semicolon, tab or pipe) and header are told from
+its first bytes by :mod:`postpilot.profiles.sniff`; a binary file, another
+encoding or a column named twice is an InputError naming the file. UTF-8 files
+go to polars, UTF-16/32 ones to pyarrow's reader, which transcodes as it reads.
+
 CSV types are inferred from the first rows (10,000 for polars, the first 8 MiB
 block for pyarrow); a column that is empty there starts as an int and, while
 a batch has no value in it, counts as untyped nulls. When a later row holds a
@@ -37,6 +43,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from postpilot.errors import InputError
+from postpilot.profiles.sniff import CsvFormat, sniff_csv, trailing_blank_lines
 from postpilot.profiles.sql import SQLSource
 
 __all__ = ["Restart", "Source", "open_source"]
@@ -112,10 +119,11 @@ def _open_file(path: Path, batch_size: int, columns: Sequence[str] | None) -> So
         raise InputError("is a directory, not a file", file=str(path), hint="Profile each file")
     if name.endswith(PARQUET_SUFFIXES):
         return _open_parquet(path, batch_size, columns)
-    if name.endswith(".csv"):
-        return _open_csv(path, batch_size, columns, None, frozenset())
     if name.endswith(CSV_SUFFIXES):
-        return _open_compressed_csv(path, batch_size, columns, {})
+        csv_format = sniff_csv(path)
+        if name.endswith(".csv") and csv_format.utf8:
+            return _open_csv(path, batch_size, columns, csv_format, None, frozenset())
+        return _open_arrow_csv(path, batch_size, columns, csv_format, {})
     raise InputError(
         f"cannot tell the format of the file from its name '{path.name}'",
         file=str(path),
@@ -153,19 +161,22 @@ def _open_csv(
     path: Path,
     batch_size: int,
     columns: Sequence[str] | None,
+    csv_format: CsvFormat,
     schema: dict[str, pl.DataType] | None,
     unknown: frozenset[str],
 ) -> Source:
-    """A plain CSV file on polars' streaming engine; see the module docstring for types."""
+    """A plain UTF-8 CSV file on polars' streaming engine; see the module docstring for types."""
+    separator = csv_format.delimiter
     if schema is None:
         with _reading(path):
-            sample = _csv_sample(path)
+            sample = _csv_sample(path, separator)
         unknown = frozenset(c.name for c in sample.iter_columns() if c.null_count() == len(c))
         schema = {n: pl.Int64() if n in unknown else t for n, t in sample.schema.items()}
     names = _check_columns(list(schema), columns, label=str(path))
     header = list(schema)
     empty = pl.DataFrame(schema={n: pl.Null() if n in unknown else schema[n] for n in names})
-    query = pl.scan_csv(path, schema=schema, try_parse_dates=True).select(names)
+    query = pl.scan_csv(path, schema=schema, try_parse_dates=True, separator=separator)
+    query = query.select(names)
     untyped = [n for n in names if n in unknown]
 
     def widened(exc: Exception) -> Source | None:
@@ -176,21 +187,51 @@ def _open_csv(
         if schema[column] == pl.String:
             return None
         wider = pl.Float64() if schema[column] == pl.Int64 else pl.String()
-        return _open_csv(path, batch_size, columns, {**schema, column: wider}, unknown)
+        return _open_csv(path, batch_size, columns, csv_format, {**schema, column: wider}, unknown)
+
+    with _reading(path):
+        blank = trailing_blank_lines(path)
 
     def batches() -> Iterator[pl.DataFrame]:
         with _reading(path, on_invalid=widened):
-            for frame in query.collect_batches(chunk_size=batch_size):
+            frames = _drop_blank_tail(query.collect_batches(chunk_size=batch_size), blank)
+            for frame in frames:
                 empties = [n for n in untyped if frame.get_column(n).null_count() == frame.height]
                 yield frame.with_columns(pl.lit(None).alias(n) for n in empties)
 
     return Source(names, _at_least_one(batches(), empty))
 
 
-def _csv_sample(path: Path) -> pl.DataFrame:
+def _drop_blank_tail(frames: Iterator[pl.DataFrame], blank: int) -> Iterator[pl.DataFrame]:
+    """``frames`` without the last ``blank`` rows where these are all null: the rows
+    polars makes of the empty lines that end a file."""
+    if blank == 0:
+        yield from frames
+        return
+    held: list[pl.DataFrame] = []
+    rows = 0
+    for frame in frames:  # hold back just enough rows to cover the blank lines
+        held.append(frame)
+        rows += frame.height
+        while held and rows - held[0].height >= blank:
+            rows -= held[0].height
+            yield held.pop(0)
+    if not held:
+        return
+    tail = pl.concat(held, how="vertical") if len(held) > 1 else held[0]
+    last = tail.tail(blank)
+    nulls = last.select(pl.all_horizontal(pl.all().is_null())).to_series() if last.width else None
+    drop = 0
+    if nulls is not None:
+        while drop < len(last) and nulls[len(last) - 1 - drop]:
+            drop += 1
+    yield tail.head(tail.height - drop)
+
+
+def _csv_sample(path: Path, separator: str) -> pl.DataFrame:
     """The first CSV_SAMPLE_ROWS rows, typed by polars' inference on exactly those rows."""
     # read as text first: polars may parse past n_rows and must not fail on a later value
-    text = pl.read_csv(path, n_rows=CSV_SAMPLE_ROWS, infer_schema=False)
+    text = pl.read_csv(path, n_rows=CSV_SAMPLE_ROWS, infer_schema=False, separator=separator)
     sample = pl.read_csv(io.BytesIO(text.write_csv().encode()), infer_schema_length=None)
     # trying every string as a date is slow: only where the first value looks like one
     dated = [column.name for column in sample.iter_columns() if _looks_dated(column)]
@@ -211,14 +252,21 @@ def _looks_dated(column: pl.Series) -> bool:
     return len(values) > 0 and _DATE_LIKE.match(values[0]) is not None
 
 
-def _open_compressed_csv(
-    path: Path, batch_size: int, columns: Sequence[str] | None, types: dict[str, pa.DataType]
+def _open_arrow_csv(
+    path: Path,
+    batch_size: int,
+    columns: Sequence[str] | None,
+    csv_format: CsvFormat,
+    types: dict[str, pa.DataType],
 ) -> Source:
-    """A compressed CSV file on pyarrow's streaming reader, which decompresses as it reads."""
+    """A compressed or UTF-16/32 CSV file on pyarrow's streaming reader, which
+    decompresses and transcodes as it reads."""
+    encoding = "utf8" if csv_format.utf8 else csv_format.encoding
     with _reading(path):
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=csv_format.delimiter),
             convert_options=pacsv.ConvertOptions(column_types=types),
         )
     header = reader.schema.names
@@ -233,7 +281,7 @@ def _open_compressed_csv(
         wider = _ARROW_WIDER.get(match.group(2), pa.string())
         if types.get(column) == wider:
             return None
-        return _open_compressed_csv(path, batch_size, columns, {**types, column: wider})
+        return _open_arrow_csv(path, batch_size, columns, csv_format, {**types, column: wider})
 
     def batches() -> Iterator[pl.DataFrame]:
         try:
@@ -375,6 +423,12 @@ def _reading(
         again = on_invalid(exc) if on_invalid is not None else None
         if again is not None:
             raise Restart(again) from None
+        if "invalid utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            raise InputError(
+                "the file is not UTF-8 text past its first lines",
+                file=str(path),
+                hint="Save it as UTF-8 (or UTF-16 with a byte-order mark)",
+            ) from exc
         raise InputError(_one_line(exc), file=str(path)) from exc
     except (pa.ArrowException, OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(_one_line(exc), file=str(path)) from exc

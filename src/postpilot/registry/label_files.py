@@ -1,12 +1,17 @@
 """Read labels (prediction id, actual outcome) from a CSV or Parquet file, checking every row.
 
 Nothing is half-read: every problem (a missing column, an empty id or label, an
-id given twice) raises InputError naming the file and the column and line, so a
-caller can validate a whole file before it writes anything.
+id given twice, a control character) raises InputError naming the file and the
+column and line, so a caller can validate a whole file before it writes anything.
+A CSV's delimiter and encoding are told as for profiling
+(:mod:`postpilot.profiles.sniff`): a binary file, another encoding or a column
+named twice is one error line.
 """
 
 from __future__ import annotations
 
+import io
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +23,8 @@ from postpilot.registry.labels import MAX_ID_LENGTH, describe_bad_id
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from postpilot.profiles.sniff import CsvFormat
 
 __all__ = ["FILE_SUFFIXES", "LabelFile", "read_label_file"]
 
@@ -31,6 +38,8 @@ class LabelFile:
 
 
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+_CONTROL = r"\p{Cc}"
+"""Control characters (C0, DEL, C1): no id or label holds one; PostgreSQL refuses NUL."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,12 @@ def read_label_file(path: str | Path, *, id_column: str, label_column: str) -> L
     (int, float, bool or string). Any problem (a missing column, an empty id or
     label, an id given twice) raises InputError naming the file and the column or
     line: a CSV's header is line 1, so its first data row is line 2; Parquet rows
-    count from 1.
+    count from 1. A control character (NUL, a newline, ...) in an id or a text
+    label is refused the same way, so every store accepts what this returns.
     """
     import polars as pl
+
+    from postpilot.profiles.sniff import count_blank_tail, sniff_csv  # polars: only here
 
     path = Path(path)
     name = path.name.lower()
@@ -67,11 +79,13 @@ def read_label_file(path: str | Path, *, id_column: str, label_column: str) -> L
         )
     parquet = name.endswith((".parquet", ".pq"))
     rows = _Rows("row", 1) if parquet else _Rows("line", 2)
+    csv_format: CsvFormat | None = None
     with _reading(path):
         if parquet:
             available = list(pl.read_parquet_schema(path))
         else:
-            available = pl.read_csv(path, n_rows=0).columns
+            csv_format = sniff_csv(path)
+            available = list(csv_format.header)
     for column in (id_column, label_column):
         if column not in available:
             raise InputError(
@@ -81,15 +95,21 @@ def read_label_file(path: str | Path, *, id_column: str, label_column: str) -> L
     if id_column == label_column:
         raise InputError(f"the id and label columns are both '{id_column}'", field="label_column")
     with _reading(path):
-        if parquet:
+        if csv_format is None:
             frame = pl.read_parquet(path, columns=[id_column, label_column])
         else:
+            text = _as_utf8(path, csv_format.encoding)
             frame = pl.read_csv(
-                path,
+                io.BytesIO(text),
                 columns=[id_column, label_column],
                 schema_overrides={id_column: pl.String},
                 infer_schema_length=None,
+                separator=csv_format.delimiter,
             )
+            # polars reads the empty lines ending a file as rows of nulls: not labels
+            blank = count_blank_tail(text[-(64 << 10) :])
+            if blank and frame.tail(blank).null_count().sum_horizontal().item() == 2 * blank:
+                frame = frame.head(frame.height - blank)
     ids = _id_series(frame.get_column(id_column), path)
     labels = _label_series(frame.get_column(label_column), path)
     if ids.null_count():
@@ -102,6 +122,14 @@ def read_label_file(path: str | Path, *, id_column: str, label_column: str) -> L
             f"{path} {rows(_first(labels.is_null()))} has no label in column '{label_column}'",
             hint="Leave out predictions whose label is not known yet",
         )
+    for series, column in ((ids, id_column), (labels, label_column)):
+        if series.dtype == pl.String and series.str.contains(_CONTROL).any():
+            row = _first(series.str.contains(_CONTROL))
+            char = next(c for c in series[row] if unicodedata.category(c) == "Cc")
+            raise InputError(
+                f"{path} {rows(row)} has the control character {char!r} in column '{column}'",
+                hint="Ids and labels must be printable text: check the file's export",
+            )
     lengths = ids.str.len_chars()
     bad = (lengths == 0) | (lengths > MAX_ID_LENGTH)
     if bad.any():
@@ -150,6 +178,21 @@ def _label_series(series: pl.Series, path: Path) -> pl.Series:
         f"{path}: the label column '{series.name}' holds {series.dtype} values",
         hint="Labels must be numbers, booleans or strings",
     )
+
+
+def _as_utf8(path: Path, encoding: str) -> bytes:
+    """The whole (decompressed) file as UTF-8: labels are read whole anyway."""
+    from postpilot.profiles.sniff import open_decompressed
+
+    with open_decompressed(path) as stream:
+        data = stream.read()
+    if encoding in ("utf-8", "utf-8-sig"):
+        return data  # polars checks UTF-8 as it parses
+    try:
+        return data.decode(encoding).encode()
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path} is not {encoding.upper()} text near line {line}") from exc
 
 
 def _first(mask: pl.Series) -> int:
