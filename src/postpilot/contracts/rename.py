@@ -1,30 +1,60 @@
-"""Recognise a renamed column: one gone, one new, alike in name and/or distribution.
+"""Recognise a renamed column: one gone, one new, with the same distribution.
 
-Each (missing, new) pair gets a name similarity (the better of a character
-match ratio and shared name tokens) and a distribution similarity (for numbers
-``1 - KS distance`` between the reference quantiles and the batch, also after
-undoing a known unit change; for categories ``1 - total variation distance``
-of the category shares). The confidence is a noisy-OR of the two, weighted
-0.8 for the name and 0.85 for the distribution, and zero across incompatible
-types. Pairs at or above :data:`THRESHOLD` are matched greedily, most
-confident first.
+A pair (missing contract column, new batch column) is a rename candidate only when
+the types are compatible and the distributions *fit*:
+
+- numbers: the reference quantiles fit the new column within the two-sample KS
+  tolerance (:func:`~postpilot.contracts.units.fit_distance` and
+  :func:`~postpilot.contracts.units.fit_tolerance`), unchanged or after a recognised
+  unit change (renamed and switched to cents is both findings);
+- categories: the total variation distance between the reference's category shares
+  and the batch's is within the same tolerance;
+- identifiers: both near-unique (at least 95% distinct values);
+- columns whose reference carries no distribution (dates, times, a column of nulls):
+  the names alone, at a name similarity of at least 0.75.
+
+A fitting pair's confidence is a noisy-OR of the name similarity (the better of a
+character match ratio and shared name tokens, weighted 0.8) and the distribution
+similarity (``1 - distance``, weighted 0.85). Pairs at or above :data:`THRESHOLD`
+are matched greedily, most confident first. A dropped column and an unrelated new
+one therefore stay a missing and an unexpected column: their distributions do not fit.
+
+Wide tables: every pair is first screened with vectorised arithmetic (each new
+column's quantile grid against every reference's quantiles, quantile ratios against
+the known conversions, shared category values), and only plausible pairs get the exact
+sketch queries and name comparison; at most :data:`CANDIDATES_PER_COLUMN` per missing
+column, the closest first.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from postpilot.contracts.infer import QUANTILES
+import numpy as np
+
 from postpilot.contracts.model import NUMERIC_TYPES, ColumnSpec
-from postpilot.contracts.units import detect_unit_change
+from postpilot.contracts.units import (
+    CONVERSIONS,
+    FACTOR_TOLERANCE,
+    KS_COEFFICIENT,
+    PROBES,
+    detect_unit_change,
+    fit_distance,
+    fit_tolerance,
+)
 from postpilot.profiles import CategoricalColumn, NumericColumn, TemporalColumn
 from postpilot.profiles.column import ColumnProfile
 
-__all__ = ["THRESHOLD", "Rename", "match_renames", "name_similarity"]
+__all__ = ["CANDIDATES_PER_COLUMN", "THRESHOLD", "Rename", "match_renames", "name_similarity"]
 
 THRESHOLD = 0.6
+NAME_ONLY = 0.75
+CANDIDATES_PER_COLUMN = 10
+_GRID = np.linspace(0.0, 1.0, 201)
+_SCREEN_SLACK = 0.02  # the grid's resolution and rounding, added to the screen's tolerance
 _TOKEN = re.compile(r"[a-z]+|\d+")
 _ABBREVIATIONS = {
     "amt": "amount",
@@ -58,73 +88,200 @@ def _tokens(name: str) -> set[str]:
 
 
 def name_similarity(a: str, b: str) -> float:
+    """The better of the character match ratio and the shared share of name tokens."""
     ratio = SequenceMatcher(None, a.lower(), b.lower()).ratio()
     ta, tb = _tokens(a), _tokens(b)
     jaccard = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
     return max(ratio, jaccard)
 
 
-def _numeric_similarity(spec: ColumnSpec, col: NumericColumn) -> tuple[float, float | None]:
-    quantiles = spec.reference.quantiles if spec.reference else None
-    if not quantiles or col.count == 0:
-        return 0.0, None
-    factor = None
-    change = detect_unit_change(quantiles, col)
-    if change is not None:
-        factor = change.factor
-    scale = factor or 1.0
-    distance = 0.0
-    for key, p in QUANTILES.items():
-        ref = quantiles.get(key)
-        if ref is None:
-            continue
-        rank = col.rank(ref * scale)
-        if rank is None:
-            return 0.0, None
-        distance = max(distance, abs(rank - p))
-    return 1.0 - distance, factor
-
-
-def _categorical_similarity(spec: ColumnSpec, col: CategoricalColumn) -> float:
-    top = spec.reference.top if spec.reference else None
-    if not top or col.count == 0:
-        return 0.0
-    counts = col.value_counts().counts
-    shares = {k: v / col.count for k, v in counts.items()}
-    keys = set(top) | set(shares)
-    return 1.0 - 0.5 * sum(abs(top.get(k, 0.0) - shares.get(k, 0.0)) for k in keys)
-
-
-def _distribution_similarity(spec: ColumnSpec, col: ColumnProfile) -> tuple[float, float | None]:
-    if spec.identifier:
-        near_unique = col.count > 0 and col.distinct_count().value >= 0.95 * col.count
-        return (0.9 if near_unique else 0.0), None
-    if isinstance(col, NumericColumn) and not isinstance(col, TemporalColumn):
-        return _numeric_similarity(spec, col)
-    if isinstance(col, CategoricalColumn):
-        return _categorical_similarity(spec, col), None
-    return 0.0, None
+def _is_numeric(col: ColumnProfile) -> bool:
+    return isinstance(col, NumericColumn) and not isinstance(col, TemporalColumn)
 
 
 def _compatible(old: str, new: str) -> bool:
     return old == new or (old in NUMERIC_TYPES and new in NUMERIC_TYPES)
 
 
+def _near_unique(col: ColumnProfile) -> bool:
+    return col.count >= 1 and col.distinct_count().value >= 0.95 * col.count
+
+
+def _shares(col: CategoricalColumn) -> dict[str, float]:
+    counts = col.value_counts().counts
+    return {k: v / col.count for k, v in counts.items()} if col.count else {}
+
+
+def _categorical_distance(top: dict[str, float], shares: dict[str, float]) -> float:
+    keys = set(top) | set(shares)
+    return 0.5 * sum(abs(top.get(k, 0.0) - shares.get(k, 0.0)) for k in keys)
+
+
+def _categorical_tolerance(n: int, m: int) -> float:
+    n, m = max(n, 1), max(m, 1)
+    return KS_COEFFICIENT * ((n + m) / (n * m)) ** 0.5
+
+
 def score(old: str, spec: ColumnSpec, new: ColumnProfile) -> Rename:
-    if not _compatible(spec.type, new.type):
-        return Rename(old, new.name, 0.0, name_similarity(old, new.name), 0.0, None)
+    """The exact assessment of one pair; confidence 0 when the distributions do not fit."""
     names = name_similarity(old, new.name)
-    dist, factor = _distribution_similarity(spec, new)
-    confidence = 1 - (1 - 0.8 * names) * (1 - 0.85 * max(dist, 0.0))
-    return Rename(old, new.name, round(confidence, 4), round(names, 4), round(dist, 4), factor)
+    none = Rename(old, new.name, 0.0, round(names, 4), 0.0, None)
+    if not _compatible(spec.type, new.type) or new.count == 0:
+        return none
+    ref = spec.reference
+    factor = None
+    if spec.identifier:
+        if not _near_unique(new):
+            return none
+        similarity = 0.9
+    elif _is_numeric(new) and ref is not None and ref.quantiles:
+        assert isinstance(new, NumericColumn)
+        tolerance = fit_tolerance(ref.count, new)
+        distance = fit_distance(ref.quantiles, new)
+        if distance is None:
+            return none
+        if distance > tolerance:
+            change = detect_unit_change(ref.quantiles, new, ref.count)
+            if change is None:
+                return none
+            factor, distance = change.factor, change.distance
+        similarity = 1.0 - distance
+    elif isinstance(new, CategoricalColumn) and ref is not None and ref.top:
+        distance = _categorical_distance(ref.top, _shares(new))
+        if distance > _categorical_tolerance(ref.count, new.count):
+            return none
+        similarity = 1.0 - distance
+    elif ref is None or (not ref.quantiles and not ref.top):
+        if names < NAME_ONLY:
+            return none
+        similarity = 0.0
+    else:
+        return none
+    confidence = 1 - (1 - 0.8 * names) * (1 - 0.85 * max(similarity, 0.0))
+    return Rename(
+        old, new.name, round(confidence, 4), round(names, 4), round(similarity, 4), factor
+    )
+
+
+def _numeric_screen(
+    missing: dict[str, ColumnSpec], new: dict[str, ColumnProfile]
+) -> dict[str, list[tuple[float, str]]]:
+    """Plausible (missing, new) numeric pairs by vectorised arithmetic on quantiles:
+    ``{old: [(approximate distance, new), ...]}``."""
+    keys = list(PROBES)
+    olds = [
+        (name, spec)
+        for name, spec in missing.items()
+        if spec.type in NUMERIC_TYPES
+        and not spec.identifier
+        and spec.reference is not None
+        and spec.reference.quantiles
+    ]
+    cols = [c for c in new.values() if _is_numeric(c) and c.count > 0]
+    found: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    if not olds or not cols:
+        return found
+    probes = np.array([PROBES[k] for k in keys])
+    ref = np.array(
+        [[(s.reference.quantiles or {}).get(k, np.nan) for k in keys] for _, s in olds]  # type: ignore[union-attr]
+    )
+    counts = np.array([max(s.reference.count, 1) for _, s in olds])  # type: ignore[union-attr]
+    middle = [keys.index(k) for k in ("p05", "p10", "p25", "p50", "p75", "p90", "p95")]
+    factors = np.array([c.factor for c in CONVERSIONS if not c.affine])
+    affine = [(c.factor, c.offset) for c in CONVERSIONS if c.affine]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for col in cols:
+            assert isinstance(col, NumericColumn)
+            grid = col.kll.get_quantiles(list(_GRID), True) if not col.kll.is_empty() else None
+            if grid is None:
+                continue
+            grid = np.asarray(grid, dtype=float)
+            m = max(col.count - col.nans, 1)
+            tolerance = (
+                KS_COEFFICIENT * np.sqrt((counts + m) / (counts * m))
+                + 2 * col.rank_error
+                + _SCREEN_SLACK
+            )
+            below = np.interp(ref, grid, _GRID, left=0.0, right=1.0)
+            distance = np.nanmax(np.abs(below - probes), axis=1)
+            plausible = distance <= tolerance
+            mine = grid[np.rint(probes[middle] * 200).astype(int)]
+            ratios = mine / ref[:, middle]
+            median = np.nanmedian(ratios, axis=1)
+            close = np.abs(median[:, None] / factors[None, :] - 1) <= FACTOR_TOLERANCE * 1.5
+            plausible |= close.any(axis=1)
+            x = ref[:, middle]
+            mx = np.nanmean(x, axis=1, keepdims=True)
+            my = float(np.mean(mine))
+            sxx = np.nansum((x - mx) ** 2, axis=1)
+            slope = np.nansum((x - mx) * (mine - my), axis=1) / sxx
+            intercept = my - slope * mx[:, 0]
+            for factor, offset in affine:
+                plausible |= (np.abs(slope / factor - 1) <= FACTOR_TOLERANCE * 1.5) & (
+                    np.abs(intercept - offset) <= abs(offset) * 0.15 + 1.5
+                )
+            for index in np.flatnonzero(plausible):
+                found[olds[index][0]].append((float(distance[index]), col.name))
+    return found
+
+
+def _other_screen(
+    missing: dict[str, ColumnSpec], new: dict[str, ColumnProfile]
+) -> dict[str, list[tuple[float, str]]]:
+    """Plausible pairs that are not plain numbers: categories sharing a frequent value,
+    identifiers, and columns without a distribution in their reference."""
+    found: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    by_value: dict[tuple[str, str], list[str]] = defaultdict(list)
+    by_type: dict[str, list[ColumnProfile]] = defaultdict(list)
+    for col in new.values():
+        if col.count == 0:
+            continue
+        by_type[col.type].append(col)
+        if isinstance(col, CategoricalColumn):
+            for value in list(col.value_counts().counts)[:3]:
+                by_value[col.type, value].append(col.name)
+    for old, spec in missing.items():
+        ref = spec.reference
+        if spec.identifier:
+            types = NUMERIC_TYPES if spec.type in NUMERIC_TYPES else {spec.type}
+            found[old] += [(0.1, c.name) for t in types for c in by_type[t] if _near_unique(c)]
+        elif spec.type in ("string", "bool") and ref is not None and ref.top:
+            names = {n for value in list(ref.top)[:3] for n in by_value[spec.type, value]}
+            found[old] += [(0.0, n) for n in sorted(names)]
+        elif spec.type not in NUMERIC_TYPES and (ref is None or not (ref.quantiles or ref.top)):
+            found[old] += [(1.0, c.name) for c in by_type[spec.type]]
+        elif spec.type in NUMERIC_TYPES and (ref is None or not ref.quantiles):
+            found[old] += [(1.0, c.name) for t in NUMERIC_TYPES for c in by_type[t]]
+    return found
+
+
+def _shortlist(old: str, pairs: list[tuple[float, str]]) -> list[str]:
+    """The closest candidates of one missing column, ties broken by shared name tokens."""
+    if len(pairs) <= CANDIDATES_PER_COLUMN:
+        return [n for _, n in pairs]
+    mine = _tokens(old)
+
+    def key(pair: tuple[float, str]) -> tuple[float, float]:
+        theirs = _tokens(pair[1])
+        shared = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
+        return (-shared, pair[0])
+
+    return [n for _, n in sorted(pairs, key=key)[:CANDIDATES_PER_COLUMN]]
 
 
 def match_renames(missing: dict[str, ColumnSpec], new: dict[str, ColumnProfile]) -> list[Rename]:
-    """Greedy best-first matching of missing to new columns above :data:`THRESHOLD`."""
-    candidates = sorted(
-        (score(old, spec, col) for old, spec in missing.items() for col in new.values()),
-        key=lambda r: -r.confidence,
-    )
+    """Greedy best-first matching of missing to new columns whose distributions fit, at a
+    confidence of :data:`THRESHOLD` or more."""
+    if not missing or not new:
+        return []
+    screened = _numeric_screen(missing, new)
+    for old, pairs in _other_screen(missing, new).items():
+        screened[old] += pairs
+    candidates = []
+    for old, pairs in screened.items():
+        for name in _shortlist(old, pairs):
+            candidates.append(score(old, missing[old], new[name]))
+    candidates.sort(key=lambda r: (-r.confidence, r.old, r.new))
     taken_old: set[str] = set()
     taken_new: set[str] = set()
     matches = []
