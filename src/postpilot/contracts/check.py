@@ -28,7 +28,13 @@ from typing import Any
 from postpilot.contracts.findings import CheckResult, Finding, Kind, Severity
 from postpilot.contracts.model import NUMERIC_TYPES, ColumnSpec, Contract
 from postpilot.contracts.rename import match_renames
-from postpilot.contracts.units import UnitChange, detect_unit_change, fit_distance, fit_tolerance
+from postpilot.contracts.units import (
+    UnitChange,
+    detect_unit_change,
+    enough_evidence,
+    fit_distance,
+    fit_tolerance,
+)
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
 from postpilot.profiles.column import ColumnProfile
 
@@ -172,6 +178,8 @@ def _swaps(
             continue
         assert isinstance(col, NumericColumn)
         assert spec.reference is not None
+        if not enough_evidence(spec.reference.count, col):
+            continue
         own = fit_distance(spec.reference.quantiles, col)
         if own is not None and own > fit_tolerance(spec.reference.count, col):
             misfits.append((name, spec, col))

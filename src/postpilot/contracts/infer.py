@@ -18,8 +18,9 @@ rule's result is written into the YAML, where the steward can change it:
   identifiers get no range or categories.
 - ``categories``: a string or bool column with exact counts and at most
   :data:`MAX_CATEGORIES` distinct values, unless the sample says the set is open:
-  most of its distinct values were seen once, or the values seen once make up
-  more than :data:`OPEN_SET_SINGLETON_SHARE` (5%) of the values (the Good-Turing
+  most of its distinct values were seen once, fewer than
+  :data:`MIN_PER_CATEGORY` (5) values per distinct value on average, or the values
+  seen once make up more than :data:`OPEN_SET_SINGLETON_SHARE` (5%) of the values (the Good-Turing
   estimate of the share of the next values that will be new). Free text
   (comments), dates written as text and codes are open; such a column gets no
   category list. The number of values seen once is kept in ``reference.singletons``;
@@ -64,6 +65,7 @@ from postpilot.profiles.column import ColumnProfile
 
 __all__ = [
     "MAX_CATEGORIES",
+    "MIN_PER_CATEGORY",
     "NOT_NULL_MIN_ROWS",
     "OPEN_SET_SINGLETON_SHARE",
     "QUANTILES",
@@ -79,6 +81,8 @@ NOT_NULL_MIN_ROWS = 3000
 """With no null in ``n`` rows a null rate up to about ``3/n`` is plausible; at 3,000 rows
 that is 0.1%, small enough to promise "never null"."""
 OPEN_SET_SINGLETON_SHARE = 0.05
+MIN_PER_CATEGORY = 5
+"""A closed category set shows each of its values this many times on average."""
 TAIL_PROBABILITY = 1e-4
 """Range ends reach where an exponential tail fitted to the sample falls to this."""
 QUANTILES = PROBES
@@ -157,7 +161,8 @@ def _singletons(col: CategoricalColumn) -> int | None:
 
 def is_open_set(col: CategoricalColumn) -> bool:
     """True when the sample says more values will come: too many distinct values, most
-    of them seen once, or the values seen once over 5% of all (Good-Turing)."""
+    of them seen once, fewer than 5 values per distinct value, or the values seen once
+    over 5% of all (Good-Turing)."""
     if col.type == "bool":
         return False
     counts = col.value_counts()
@@ -166,6 +171,8 @@ def is_open_set(col: CategoricalColumn) -> bool:
         return True
     once = sum(1 for c in counts.counts.values() if c == 1)
     if distinct >= 3 and once > distinct / 2:
+        return True
+    if col.count < MIN_PER_CATEGORY * distinct:
         return True
     return once / max(col.count, 1) > OPEN_SET_SINGLETON_SHARE
 
