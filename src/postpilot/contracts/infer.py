@@ -83,7 +83,7 @@ that is 0.1%, small enough to promise "never null"."""
 OPEN_SET_SINGLETON_SHARE = 0.05
 MIN_PER_CATEGORY = 5
 """A closed category set shows each of its values this many times on average."""
-TAIL_PROBABILITY = 1e-4
+TAIL_PROBABILITY = 1e-3
 """Range ends reach where an exponential tail fitted to the sample falls to this."""
 QUANTILES = PROBES
 _ID_NAME = re.compile(r"(^|[_\-\s.])(id|key|uuid|guid)$|Id$|ID$", re.IGNORECASE)

@@ -210,16 +210,9 @@ def _numeric_screen(
             median = np.nanmedian(ratios, axis=1)
             close = np.abs(median[:, None] / factors[None, :] - 1) <= FACTOR_TOLERANCE * 1.5
             plausible |= close.any(axis=1)
-            x = ref[:, middle]
-            mx = np.nanmean(x, axis=1, keepdims=True)
-            my = float(np.mean(mine))
-            sxx = np.nansum((x - mx) ** 2, axis=1)
-            slope = np.nansum((x - mx) * (mine - my), axis=1) / sxx
-            intercept = my - slope * mx[:, 0]
             for factor, offset in affine:
-                plausible |= (np.abs(slope / factor - 1) <= FACTOR_TOLERANCE * 1.5) & (
-                    np.abs(intercept - offset) <= abs(offset) * 0.15 + 1.5
-                )
+                shifted = np.nanmedian((mine - offset) / ref[:, middle], axis=1)
+                plausible |= np.abs(shifted / factor - 1) <= FACTOR_TOLERANCE * 1.5
             for index in np.flatnonzero(plausible):
                 found[olds[index][0]].append((float(distance[index]), col.name))
     return found

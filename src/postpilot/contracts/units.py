@@ -14,8 +14,8 @@ not by a known conversion and not uniformly. The rules (docs/contracts.md):
    (``1.36 * sqrt((n + m) / (n m))``) plus twice the sketch's rank error.
 2. **No change.** A column whose reference fits the batch unchanged has no unit change.
 3. **A known conversion.** The factor measured from the batch against the reference
-   (the median ratio of the quantiles p05..p95 for a pure rescaling, the
-   least-squares line through them for an affine one) lies within
+   (the median ratio of the quantiles p05..p95; for an affine conversion such as
+   Celsius to Fahrenheit, of the quantiles less the conversion's offset) lies within
    :data:`FACTOR_TOLERANCE` (2%) of a conversion in :data:`CONVERSIONS`, and the
    reference rescaled by that exact conversion fits the batch (rule 1).
 
@@ -216,18 +216,6 @@ def _scale(pairs: list[tuple[float, float]]) -> tuple[float, list[float]] | None
     return statistics.median(ratios), ratios
 
 
-def _line(pairs: list[tuple[float, float]]) -> tuple[float, float] | None:
-    if len(pairs) < 3:
-        return None
-    xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx == 0:
-        return None
-    slope = sum((x - mx) * (y - my) for x, y in pairs) / sxx
-    return slope, my - slope * mx
-
-
 def known_conversion(
     factor: float, offset: float = 0.0, *, affine: bool = False
 ) -> Conversion | None:
@@ -267,11 +255,11 @@ def detect_unit_change(
         conversion = known_conversion(scaled[0])
         if conversion is not None:
             candidates.append((conversion, scaled[0], 0.0, scaled[1]))
-    line = _line(pairs)
-    if line is not None:
-        conversion = known_conversion(line[0], line[1], affine=True)
-        if conversion is not None:
-            candidates.append((conversion, line[0], line[1], []))
+    for conversion in CONVERSIONS:
+        if conversion.affine:
+            shifted = _scale([(x, y - conversion.offset) for x, y in pairs])
+            if shifted is not None and abs(shifted[0] / conversion.factor - 1) <= FACTOR_TOLERANCE:
+                candidates.append((conversion, shifted[0], conversion.offset, shifted[1]))
     for conversion, measured, measured_offset, ratios in candidates:
         distance = fit_distance(reference, batch, conversion.factor, conversion.offset)
         if distance is not None and distance <= tolerance:
