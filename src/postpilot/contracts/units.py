@@ -16,7 +16,9 @@ not by a known conversion and not uniformly. The rules (docs/contracts.md):
 3. **A known conversion.** The factor measured from the batch against the reference
    (the median ratio of the quantiles p05..p95; for an affine conversion such as
    Celsius to Fahrenheit, of the quantiles less the conversion's offset) lies within
-   :data:`FACTOR_TOLERANCE` (2%) of a conversion in :data:`CONVERSIONS`, and the
+   :data:`FACTOR_TOLERANCE` (2%) of a conversion in :data:`CONVERSIONS` (or within
+   two standard errors of the measurement where sampling makes it less precise than
+   that: a heavy-tailed column or a small batch; :func:`factor_tolerance`), and the
    reference rescaled by that exact conversion fits the batch (rule 1).
 
 4. **Enough evidence.** Two populations can differ by about a known factor and keep
@@ -48,6 +50,7 @@ __all__ = [
     "UnitChange",
     "detect_unit_change",
     "enough_evidence",
+    "factor_tolerance",
     "fit_distance",
     "fit_tolerance",
     "known_conversion",
@@ -216,19 +219,26 @@ def _scale(pairs: list[tuple[float, float]]) -> tuple[float, list[float]] | None
     return statistics.median(ratios), ratios
 
 
-def known_conversion(
-    factor: float, offset: float = 0.0, *, affine: bool = False
-) -> Conversion | None:
-    """The conversion whose factor is within :data:`FACTOR_TOLERANCE` of ``factor`` (among
-    the affine ones when ``affine``, whose offset must then agree too)."""
+def factor_tolerance(
+    reference: Mapping[str, float], reference_count: int, batch_count: int
+) -> float:
+    """How far (relative) a measured factor may be from a known one: 2%, or two standard
+    errors of the median's ratio when sampling noise is larger. The standard error of a
+    sample median is ``sqrt(1/4m) / density``; the density at the median is estimated
+    from the reference's interquartile range (half the values in ``p75 - p25``)."""
+    q25, q50, q75 = (reference.get(k) for k in ("p25", "p50", "p75"))
+    if q25 is None or q50 is None or q75 is None or q50 == 0:
+        return FACTOR_TOLERANCE
+    n, m = max(reference_count, 1), max(batch_count, 1)
+    se = (q75 - q25) / 0.5 * math.sqrt(0.25 * (1 / n + 1 / m)) / abs(q50)
+    return max(FACTOR_TOLERANCE, 2 * se)
+
+
+def known_conversion(factor: float, tolerance: float = FACTOR_TOLERANCE) -> Conversion | None:
+    """The pure rescaling whose factor is within ``tolerance`` (relative) of ``factor``."""
     for conversion in CONVERSIONS:
-        if conversion.affine != affine:
-            continue
-        if abs(factor / conversion.factor - 1) > FACTOR_TOLERANCE:
-            continue
-        if affine and abs(offset - conversion.offset) > abs(conversion.offset) * 0.1 + 1.0:
-            continue
-        return conversion
+        if not conversion.affine and abs(factor / conversion.factor - 1) <= tolerance:
+            return conversion
     return None
 
 
@@ -245,6 +255,7 @@ def detect_unit_change(
     if not enough_evidence(count, batch):
         return None
     tolerance = fit_tolerance(count, batch)
+    within = factor_tolerance(reference, count, batch.count - batch.nans)
     unchanged = fit_distance(reference, batch)
     if unchanged is None or unchanged <= tolerance:
         return None
@@ -252,13 +263,13 @@ def detect_unit_change(
     candidates: list[tuple[Conversion, float, float, list[float]]] = []
     scaled = _scale(pairs)
     if scaled is not None:
-        conversion = known_conversion(scaled[0])
+        conversion = known_conversion(scaled[0], within)
         if conversion is not None:
             candidates.append((conversion, scaled[0], 0.0, scaled[1]))
     for conversion in CONVERSIONS:
         if conversion.affine:
             shifted = _scale([(x, y - conversion.offset) for x, y in pairs])
-            if shifted is not None and abs(shifted[0] / conversion.factor - 1) <= FACTOR_TOLERANCE:
+            if shifted is not None and abs(shifted[0] / conversion.factor - 1) <= within:
                 candidates.append((conversion, shifted[0], conversion.offset, shifted[1]))
     for conversion, measured, measured_offset, ratios in candidates:
         distance = fit_distance(reference, batch, conversion.factor, conversion.offset)
