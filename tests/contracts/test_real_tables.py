@@ -95,9 +95,12 @@ CONVERSIONS = [
 def test_each_conversion_of_a_real_column_is_recognised(
     column: str, factor: float, offset: float, expected: float
 ) -> None:
-    train, batch = next(random_halves(penguins(), 1, seed=3))
-    contract = infer_contract(train, name="penguins")
-    converted = batch.with_columns(pl.col(column) * factor + offset)
+    # the table itself, converted: the shape is exactly the same, only the unit moved
+    # (on a fresh half of 172 rows the quartiles themselves move by up to 3%, more than
+    # the 2% tolerance: such a batch gets out_of_range, an error too)
+    frame = penguins()
+    contract = infer_contract(frame, name="penguins")
+    converted = frame.with_columns(pl.col(column) * factor + offset)
     result = check_contract(contract, converted)
     assert [(f.kind.value, f.column) for f in result.errors] == [("unit_change", column)]
     assert result.errors[0].details["factor"] == pytest.approx(expected, rel=1e-9)

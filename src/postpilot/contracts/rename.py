@@ -186,10 +186,7 @@ def _numeric_screen(
         [[(s.reference.quantiles or {}).get(k, np.nan) for k in keys] for _, s in olds]  # type: ignore[union-attr]
     )
     counts = np.array([max(s.reference.count, 1) for _, s in olds])  # type: ignore[union-attr]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q25, q50, q75 = (ref[:, keys.index(k)] for k in ("p25", "p50", "p75"))
-        spread = np.nan_to_num(np.abs((q75 - q25) / 0.5 / q50), nan=0.0, posinf=0.0)
-    middle = [keys.index(k) for k in ("p05", "p10", "p25", "p50", "p75", "p90", "p95")]
+    middle = [keys.index(k) for k in ("p25", "p50", "p75")]
     factors = np.array([c.factor for c in CONVERSIONS if not c.affine])
     affine = [(c.factor, c.offset) for c in CONVERSIONS if c.affine]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -211,10 +208,8 @@ def _numeric_screen(
             mine = grid[np.rint(probes[middle] * 200).astype(int)]
             ratios = mine / ref[:, middle]
             median = np.nanmedian(ratios, axis=1)
-            within = 1.5 * np.maximum(
-                FACTOR_TOLERANCE, 2 * spread * np.sqrt(0.25 * (1 / counts + 1 / m))
-            )
-            close = np.abs(median[:, None] / factors[None, :] - 1) <= within[:, None]
+            within = 1.5 * FACTOR_TOLERANCE
+            close = np.abs(median[:, None] / factors[None, :] - 1) <= within
             plausible |= close.any(axis=1)
             for factor, offset in affine:
                 shifted = np.nanmedian((mine - offset) / ref[:, middle], axis=1)

@@ -14,11 +14,10 @@ not by a known conversion and not uniformly. The rules (docs/contracts.md):
    (``1.36 * sqrt((n + m) / (n m))``) plus twice the sketch's rank error.
 2. **No change.** A column whose reference fits the batch unchanged has no unit change.
 3. **A known conversion.** The factor measured from the batch against the reference
-   (the median ratio of the quantiles p05..p95; for an affine conversion such as
-   Celsius to Fahrenheit, of the quantiles less the conversion's offset) lies within
-   :data:`FACTOR_TOLERANCE` (2%) of a conversion in :data:`CONVERSIONS` (or within
-   two standard errors of the measurement where sampling makes it less precise than
-   that: a heavy-tailed column or a small batch; :func:`factor_tolerance`), and the
+   (the median ratio of the quartiles p25, p50, p75, the most precise quantiles of a
+   sample; for an affine conversion such as Celsius to Fahrenheit, of the quartiles
+   less the conversion's offset) lies within :data:`FACTOR_TOLERANCE` (2%) of a
+   conversion in :data:`CONVERSIONS`, and the
    reference rescaled by that exact conversion fits the batch (rule 1).
 
 4. **Enough evidence.** Two populations can differ by about a known factor and keep
@@ -50,7 +49,6 @@ __all__ = [
     "UnitChange",
     "detect_unit_change",
     "enough_evidence",
-    "factor_tolerance",
     "fit_distance",
     "fit_tolerance",
     "known_conversion",
@@ -74,7 +72,7 @@ KS_COEFFICIENT = 1.36
 """``c(alpha)`` of the two-sample KS critical value at alpha = 5%."""
 MIN_EFFECTIVE_SIZE = 80
 """The least ``n m / (n + m)`` at which a unit change or a swap is named."""
-_RATIO_PROBES = ("p05", "p10", "p25", "p50", "p75", "p90", "p95")
+_RATIO_PROBES = ("p25", "p50", "p75")
 _TIES = 1e-6  # relative width around a value within which a tie counts as a fit
 
 
@@ -214,24 +212,9 @@ def _pairs(reference: Mapping[str, float], batch: NumericColumn) -> list[tuple[f
 
 def _scale(pairs: list[tuple[float, float]]) -> tuple[float, list[float]] | None:
     ratios = [y / x for x, y in pairs if x != 0 and y != 0 and (x > 0) == (y > 0)]
-    if len(ratios) < 3 or len(ratios) < len(pairs) - 1:
+    if len(ratios) < len(_RATIO_PROBES) or len(ratios) < len(pairs):
         return None
     return statistics.median(ratios), ratios
-
-
-def factor_tolerance(
-    reference: Mapping[str, float], reference_count: int, batch_count: int
-) -> float:
-    """How far (relative) a measured factor may be from a known one: 2%, or two standard
-    errors of the median's ratio when sampling noise is larger. The standard error of a
-    sample median is ``sqrt(1/4m) / density``; the density at the median is estimated
-    from the reference's interquartile range (half the values in ``p75 - p25``)."""
-    q25, q50, q75 = (reference.get(k) for k in ("p25", "p50", "p75"))
-    if q25 is None or q50 is None or q75 is None or q50 == 0:
-        return FACTOR_TOLERANCE
-    n, m = max(reference_count, 1), max(batch_count, 1)
-    se = (q75 - q25) / 0.5 * math.sqrt(0.25 * (1 / n + 1 / m)) / abs(q50)
-    return max(FACTOR_TOLERANCE, 2 * se)
 
 
 def known_conversion(factor: float, tolerance: float = FACTOR_TOLERANCE) -> Conversion | None:
@@ -255,7 +238,7 @@ def detect_unit_change(
     if not enough_evidence(count, batch):
         return None
     tolerance = fit_tolerance(count, batch)
-    within = factor_tolerance(reference, count, batch.count - batch.nans)
+    within = FACTOR_TOLERANCE
     unchanged = fit_distance(reference, batch)
     if unchanged is None or unchanged <= tolerance:
         return None
