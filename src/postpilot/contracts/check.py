@@ -364,7 +364,8 @@ def _numeric(label: str, spec: ColumnSpec, col: NumericColumn) -> list[Finding]:
         if below and bounds.min is not None:
             share += _share_below(col, bounds.min)
         if above and bounds.max is not None:
-            share += 1.0 - (col.rank(bounds.max) or 1.0)
+            upto = col.rank(bounds.max)
+            share += 1.0 - (1.0 if upto is None else upto)  # a rank of 0.0 is all above
         outside = round(share * col.count)
         sides = int(below) + int(above)
         reference_count = ref.count if ref is not None else None
