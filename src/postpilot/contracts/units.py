@@ -167,15 +167,6 @@ def enough_evidence(reference_count: int, batch: NumericColumn) -> bool:
     return n > 0 and m > 0 and n * m / (n + m) >= MIN_EFFECTIVE_SIZE
 
 
-def _bracket(batch: NumericColumn, x: float) -> tuple[float, float] | None:
-    """The batch's share of values below ``x`` and at or below it (ties bracket a fit)."""
-    width = _TIES * abs(x) or 1e-300
-    below, upto = batch.rank(x - width), batch.rank(x + width)
-    if below is None or upto is None:
-        return None
-    return below, upto
-
-
 def fit_distance(
     quantiles: Mapping[str, float] | None,
     batch: NumericColumn,
@@ -185,21 +176,28 @@ def fit_distance(
     """Max over the reference quantiles of the distance between ``p`` and the batch's rank
     of ``quantile * factor + offset`` (0 where ``p`` lies within the ties at that value).
     None when either side has no values."""
-    if not quantiles:
+    if not quantiles or batch.kll.is_empty():
         return None
-    distance, probed = 0.0, 0
-    for key, p in PROBES.items():
-        ref = quantiles.get(key)
-        if ref is None or not math.isfinite(ref):
-            continue
-        bracket = _bracket(batch, ref * factor + offset)
-        if bracket is None:
-            return None
-        below, upto = bracket
+    probed = [
+        (p, quantiles[k] * factor + offset)
+        for k, p in PROBES.items()
+        if k in quantiles and math.isfinite(quantiles[k])
+    ]
+    if not probed:
+        return None
+    # one sketch query for every point: just below and just above each value
+    points = sorted(
+        {x - (_TIES * abs(x) or 1e-300) for _, x in probed}
+        | {x + (_TIES * abs(x) or 1e-300) for _, x in probed}
+    )
+    ranks = dict(zip(points, batch.kll.get_cdf(points, True), strict=False))
+    distance = 0.0
+    for p, x in probed:
+        width = _TIES * abs(x) or 1e-300
+        below, upto = ranks[x - width], ranks[x + width]
         gap = below - p if p < below else (p - upto if p > upto else 0.0)
         distance = max(distance, gap)
-        probed += 1
-    return distance if probed else None
+    return float(distance)
 
 
 def _pairs(reference: Mapping[str, float], batch: NumericColumn) -> list[tuple[float, float]]:
