@@ -17,8 +17,14 @@ import pytest
 
 from postpilot.contracts import CheckResult, check_contract, infer_contract
 from postpilot.profiles import profile
-from tests.realdata import REAL_TABLES, penguins, penguins_raw, random_halves, real_table
-from tests.realdata import sklearn_table
+from tests.realdata import (
+    REAL_TABLES,
+    penguins,
+    penguins_raw,
+    random_halves,
+    real_table,
+    sklearn_table,
+)
 
 SPLITS = 20
 

@@ -49,7 +49,7 @@ import math
 import re
 from datetime import UTC, datetime
 
-from scipy.special import betaincinv
+from scipy.special import betaincinv  # type: ignore[import-untyped, unused-ignore]
 
 from postpilot.contracts.model import (
     ColumnSpec,

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 import numpy as np
-from scipy.special import chdtrc
+from scipy.special import chdtrc  # type: ignore[import-untyped, unused-ignore]
 
 from postpilot.contracts.model import NUMERIC_TYPES, ColumnSpec
 from postpilot.contracts.units import (
@@ -239,7 +239,7 @@ def _numeric_screen(
     ref = np.array(
         [[(s.reference.quantiles or {}).get(k, np.nan) for k in keys] for _, s in olds]  # type: ignore[union-attr]
     )
-    counts = np.array([max(s.reference.count, 1) for _, s in olds], dtype=float)  # type: ignore[union-attr]
+    counts = np.array([float(max(s.reference.count if s.reference else 1, 1)) for _, s in olds])
     grids = np.array([c.kll.get_quantiles(list(_GRID), True) for c in cols], dtype=float)
     sizes = np.array([max(c.count - c.nans, 1) for c in cols], dtype=float)
     errors = np.array([c.rank_error for c in cols])
