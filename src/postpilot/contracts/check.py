@@ -14,10 +14,12 @@ sample, and the batch is another: what plausibly is sampling noise is a warning.
   that are fewer than that.
 
 "More than sampling explains": the reference sample of ``n`` values has extremes and
-a category list; a fresh batch of ``m`` values from the same source holds on
-average ``m/(n+1)`` values beyond each extreme, and about ``m*(f1+1)/(n+1)`` values
-of categories the sample did not show (``f1``: categories seen once, Good-Turing).
-A count within the 99.9% quantile of a Poisson law with that mean is a warning.
+a category list. A fresh batch of ``m`` values from the same source holds ``k`` or
+more values beyond one extreme with probability ``C(m, k) / C(n + m, k)`` (whatever
+the distribution: the top ``k`` of the pooled values all come from the batch), and
+about ``m*(f1+1)/(n+1)`` values of categories the sample did not show (``f1``:
+categories seen once, Good-Turing; a Poisson count). A count within the 99.9%
+quantile of its law is a warning.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "OUT_OF_RANGE_ERROR_SHARE",
     "PLAUSIBLE_QUANTILE",
     "check_profile",
+    "plausible_beyond",
     "plausible_count",
 ]
 
@@ -55,6 +58,27 @@ chance of about ``batch / training rows`` to hold a value beyond the training ma
 heavy tails reach past the tolerance; an owner who gets false alarms stops reading them."""
 _SLACK_SIGMAS = 4.0
 PLAUSIBLE_QUANTILE = 0.999
+
+
+def plausible_beyond(reference: int, batch: int, quantile: float = PLAUSIBLE_QUANTILE) -> int:
+    """The most batch values that plausibly lie beyond one extreme of the reference sample
+    when both are drawn from one population: the ``quantile`` of that count. Distribution
+    free: the batch holds ``k`` values beyond the reference's maximum exactly when the
+    top ``k`` of the pooled values all come from the batch, which has probability
+    ``C(m, k) / C(n + m, k)``."""
+    n, m = max(reference, 0), max(batch, 0)
+    if m == 0:
+        return 0
+    tail, k = 1.0, 0
+    while k < m:
+        tail *= (m - k) / (n + m - k)  # P(at least k + 1 beyond)
+        if tail <= 1 - quantile:
+            return k
+        k += 1
+        if k > 100_000:  # the geometric approximation, for huge batches
+            ratio = m / (n + m)
+            return min(m, math.ceil(math.log(1 - quantile) / math.log(ratio)))
+    return m
 
 
 def plausible_count(mean: float, quantile: float = PLAUSIBLE_QUANTILE) -> int:
@@ -370,7 +394,9 @@ def _numeric(label: str, spec: ColumnSpec, col: NumericColumn) -> list[Finding]:
         sides = int(below) + int(above)
         reference_count = ref.count if ref is not None else None
         plausible = (
-            plausible_count(sides * col.count / (reference_count + 1)) if reference_count else 0
+            sides * plausible_beyond(reference_count, col.count - col.nans)
+            if reference_count
+            else 0
         )
         serious = (
             share >= OUT_OF_RANGE_ERROR_SHARE
