@@ -212,3 +212,14 @@ def test_swapped_columns_are_one_finding(contract: Contract) -> None:
     ]
     swap = next(f for f in result.findings if f.kind.value == "swapped_columns")
     assert swap.details["columns"] == ["close_prob", "discount"]
+
+
+def test_dates_written_as_text_are_an_open_set() -> None:
+    # 40 dates, each seen 3 or 4 times, no singletons: too few values per category
+    dates = [f"2007-11-{d:02d}" for d in range(1, 41)]
+    frame = pl.DataFrame(
+        {"laid": (dates * 4)[:150], "island": ["Biscoe", "Dream", "Torgersen"] * 50}
+    )
+    contract = infer_contract(frame, name="eggs")
+    assert contract.columns["laid"].categories is None
+    assert contract.columns["island"].categories == ["Biscoe", "Dream", "Torgersen"]
