@@ -223,3 +223,14 @@ def test_dates_written_as_text_are_an_open_set() -> None:
     contract = infer_contract(frame, name="eggs")
     assert contract.columns["laid"].categories is None
     assert contract.columns["island"].categories == ["Biscoe", "Dream", "Torgersen"]
+
+
+def test_a_discrete_column_renamed_and_converted_is_both_findings() -> None:
+    # four values only: every quantile is a tie, and x100 must keep the ties exact
+    train = pl.DataFrame({"amount": [10.0, 12.5, 11.0, 9.5] * 100, "plan": ["a", "b"] * 200})
+    contract = infer_contract(train, name="billing")
+    batch = train.rename({"amount": "amount_usd"}).with_columns(pl.col("amount_usd") * 100)
+    assert kinds(check_contract(contract, batch)) == [
+        ("likely_rename", "amount_usd", "error"),
+        ("unit_change", "amount_usd", "error"),
+    ]

@@ -44,6 +44,7 @@ from postpilot.contracts.units import (
     FACTOR_TOLERANCE,
     KS_COEFFICIENT,
     PROBES,
+    TIES,
     detect_unit_change,
     fit_distance,
     fit_tolerance,
@@ -200,8 +201,9 @@ def _ranks(grid: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray
     for start in range(0, len(grid), 2048):
         g = grid[start : start + 2048, :, None]
         v = values[start : start + 2048, None, :]
-        low[start : start + 2048] = (g < v).sum(axis=1)
-        high[start : start + 2048] = (g <= v).sum(axis=1)
+        width = np.abs(v) * TIES  # rounding in a rescaled value is not a gap
+        low[start : start + 2048] = (g < v - width).sum(axis=1)
+        high[start : start + 2048] = (g <= v + width).sum(axis=1)
     return low, high
 
 
@@ -291,7 +293,7 @@ def _numeric_screen(
         )
         close = np.abs(ratio - logs[nearest]) <= np.log1p(1.5 * FACTOR_TOLERANCE)
         rows, cols_ = np.nonzero(close)
-        factors = np.exp(logs[nearest[rows, cols_]])
+        factors = np.array(scales)[nearest[rows, cols_]]  # exact, so ties stay ties
         keep(rows, cols_, factors, np.zeros(len(rows)))
         # affine (Celsius and Fahrenheit)
         for conversion in (c for c in CONVERSIONS if c.affine):

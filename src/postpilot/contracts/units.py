@@ -45,6 +45,7 @@ __all__ = [
     "KS_COEFFICIENT",
     "MIN_EFFECTIVE_SIZE",
     "PROBES",
+    "TIES",
     "Conversion",
     "UnitChange",
     "detect_unit_change",
@@ -73,7 +74,8 @@ KS_COEFFICIENT = 1.36
 MIN_EFFECTIVE_SIZE = 80
 """The least ``n m / (n + m)`` at which a unit change or a swap is named."""
 _RATIO_PROBES = ("p25", "p50", "p75")
-_TIES = 1e-6  # relative width around a value within which a tie counts as a fit
+TIES = 1e-6
+"""Relative width around a value within which a tie counts as a fit."""
 
 
 @dataclass(frozen=True)
@@ -187,13 +189,13 @@ def fit_distance(
         return None
     # one sketch query for every point: just below and just above each value
     points = sorted(
-        {x - (_TIES * abs(x) or 1e-300) for _, x in probed}
-        | {x + (_TIES * abs(x) or 1e-300) for _, x in probed}
+        {x - (TIES * abs(x) or 1e-300) for _, x in probed}
+        | {x + (TIES * abs(x) or 1e-300) for _, x in probed}
     )
     ranks = dict(zip(points, batch.kll.get_cdf(points, True), strict=False))
     distance = 0.0
     for p, x in probed:
-        width = _TIES * abs(x) or 1e-300
+        width = TIES * abs(x) or 1e-300
         below, upto = ranks[x - width], ranks[x + width]
         gap = below - p if p < below else (p - upto if p > upto else 0.0)
         distance = max(distance, gap)
