@@ -202,3 +202,44 @@ def test_markup_in_column_names_is_printed_as_text(cli: Run, files: Path) -> Non
     )
     table = cli("contract", "check", str(out), str(moved), expect=1).stdout
     assert "[bold red]x[/bold red]" in table
+
+
+def test_model_register_refuses_header_only_training_data(cli: Run, files: Path) -> None:
+    cli("product", "create", "churn")
+    empty = files / "empty.csv"
+    empty.write_text("a,b\n")
+    result = cli(
+        "model",
+        "register",
+        "churn",
+        "--artifact",
+        "m.joblib",
+        "--flavor",
+        "sklearn",
+        "--training-data",
+        str(empty),
+        expect=2,
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "no rows" in result.stderr
+    assert _stored(cli) == []
+    assert "has no model" in cli("model", "card", "churn", expect=2).stderr
+
+
+def test_model_register_profiles_nan_and_inf_only_columns(cli: Run, files: Path) -> None:
+    cli("product", "create", "churn")
+    odd = files / "odd.csv"
+    odd.write_text("x,y,z\n" + "".join(f"NaN,inf,{i}\n" for i in range(40)))
+    cli(
+        "model",
+        "register",
+        "churn",
+        "--artifact",
+        "m.joblib",
+        "--flavor",
+        "sklearn",
+        "--training-data",
+        str(odd),
+    )
+    [stored] = _stored(cli)
+    assert stored["name"] == "churn-training"  # type: ignore[index]
