@@ -28,11 +28,12 @@ rule's result is written into the YAML, where the steward can change it:
 - ``range``: each end is the furthest of three: ``t*span`` beyond the extreme
   (``t = range_tolerance``, 0.1), the tail's own length beyond it (``min`` to
   p01, p99 to ``max``), and the point an exponential tail fitted through p90 and
-  the maximum (p10 and the minimum) reaches at a tail probability of 1e-4. The
+  the maximum (p10 and the minimum) reaches at a tail probability of 1e-3
+  (:data:`TAIL_PROBABILITY`): ``p90 + (max - p90) * ln(100) / ln(n / 10)``. The
   last term is what makes the margin depend on ``n``: the extremes of a small
-  sample are far from the population's, so a sample of 200 rows gets about
-  twice its p90-to-max distance beyond p90, one of 50,000 rows no more than its
-  maximum plus the other pads. Never below 0 when no negative value was seen;
+  sample are far from the population's, so a sample of 200 rows gets about 1.5
+  times its p90-to-max distance beyond p90; from about 1,000 rows the term falls
+  inside the maximum plus the other pads. Never below 0 when no negative value was seen;
   rounded outwards; only finite values count (an end with no finite bound is open).
 - ``reference``: count, null rate, distinct count, values seen once, mean, std,
   min, max, quantiles p01..p99 and the top category shares, for explaining
