@@ -98,3 +98,148 @@ def test_diff_of_files_and_stored_versions(cli: Run, files: Path) -> None:
             "after": {"added": []},
         }
     ]
+
+
+# -- bad input: one error line, exit 2, nothing stored, no file written -----------------
+
+
+def _stored(cli: Run) -> list[object]:
+    listed: list[object] = as_json(cli("contract", "list", "-f", "json"))
+    return listed
+
+
+def _refused(cli: Run, folder: Path, *args: str) -> str:
+    """Run ``contract infer ARGS``: exit 2, one stderr line, no version, no new file."""
+    assert _stored(cli) == []  # opens the store (under the same folder) first
+    before = sorted(p.name for p in folder.iterdir())
+    result = cli("contract", "infer", *args, expect=2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    assert _stored(cli) == []
+    assert sorted(p.name for p in folder.iterdir()) == before
+    return lines[0]
+
+
+@pytest.mark.parametrize("value", ["nan", "-0.1", "inf"])
+def test_a_range_tolerance_that_is_not_a_finite_share_is_refused(
+    cli: Run, files: Path, value: str
+) -> None:
+    line = _refused(
+        cli,
+        files,
+        str(files / "train.parquet"),
+        "-o",
+        str(files / "c.yaml"),
+        "--range-tolerance",
+        value,
+    )
+    assert "--range-tolerance" in line
+
+
+def test_an_output_that_is_a_folder_stores_nothing_and_leaves_no_tmp(cli: Run, files: Path) -> None:
+    (files / "out").mkdir()
+    line = _refused(cli, files, str(files / "train.parquet"), "-o", str(files / "out"))
+    assert "--output" in line
+    assert list((files / "out").iterdir()) == []
+
+
+def test_an_output_that_is_the_input_is_refused(cli: Run, files: Path) -> None:
+    data = files / "fresh.csv"
+    original = data.read_bytes()
+    line = _refused(cli, files, str(data), "-o", str(data))
+    assert "--output" in line
+    assert data.read_bytes() == original
+
+
+def test_a_profile_named_output_would_collide_with_its_profile(cli: Run, files: Path) -> None:
+    (files / "out").mkdir()
+    line = _refused(
+        cli, files, str(files / "train.parquet"), "-o", str(files / "out" / "x.profile")
+    )
+    assert "--output" in line
+    assert list((files / "out").iterdir()) == []
+
+
+def test_a_header_only_training_file_is_refused_naming_it(cli: Run, files: Path) -> None:
+    empty = files / "empty.csv"
+    empty.write_text("a,b,c\n")
+    line = _refused(cli, files, str(empty), "-o", str(files / "c.yaml"))
+    assert "empty.csv" in line
+    assert "no rows" in line
+
+
+def test_an_all_null_training_file_is_refused_naming_it(cli: Run, files: Path) -> None:
+    nulls = files / "nulls.csv"
+    nulls.write_text("a,b\n,\n,\n,\n")
+    line = _refused(cli, files, str(nulls), "-o", str(files / "c.yaml"))
+    assert "nulls.csv" in line
+    assert "null" in line
+
+
+def test_columns_of_only_nan_or_inf_give_a_contract(cli: Run, files: Path) -> None:
+    odd = files / "odd.csv"
+    odd.write_text(
+        "nan_only,inf_only,mixed,ok\n"
+        + "".join(f"NaN,inf,{'-inf' if i % 7 == 0 else i},{i}\n" for i in range(60))
+    )
+    out = files / "odd.yaml"
+    cli("contract", "infer", str(odd), "-o", str(out))
+    clean = as_json(cli("contract", "check", str(out), str(odd), "-f", "json"))
+    assert clean["ok"], clean
+    assert len(_stored(cli)) == 1
+
+
+def test_markup_in_column_names_is_printed_as_text(cli: Run, files: Path) -> None:
+    data = files / "markup.csv"
+    data.write_text("[bold red]x[/bold red],[/]\n" + "".join(f"{i},{i}\n" for i in range(50)))
+    out = files / "m.yaml"
+    cli("contract", "infer", str(data), "-o", str(out), "--no-store")
+    moved = files / "moved.csv"
+    moved.write_text(
+        "[bold red]x[/bold red],[/]\n" + "".join(f"{i + 900},{i}\n" for i in range(50))
+    )
+    table = cli("contract", "check", str(out), str(moved), expect=1).stdout
+    assert "[bold red]x[/bold red]" in table
+
+
+def test_model_register_refuses_header_only_training_data(cli: Run, files: Path) -> None:
+    cli("product", "create", "churn")
+    empty = files / "empty.csv"
+    empty.write_text("a,b\n")
+    result = cli(
+        "model",
+        "register",
+        "churn",
+        "--artifact",
+        "m.joblib",
+        "--flavor",
+        "sklearn",
+        "--training-data",
+        str(empty),
+        expect=2,
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "no rows" in result.stderr
+    assert _stored(cli) == []
+    assert "has no model" in cli("model", "card", "churn", expect=2).stderr
+
+
+def test_model_register_profiles_nan_and_inf_only_columns(cli: Run, files: Path) -> None:
+    cli("product", "create", "churn")
+    odd = files / "odd.csv"
+    odd.write_text("x,y,z\n" + "".join(f"NaN,inf,{i}\n" for i in range(40)))
+    cli(
+        "model",
+        "register",
+        "churn",
+        "--artifact",
+        "m.joblib",
+        "--flavor",
+        "sklearn",
+        "--training-data",
+        str(odd),
+    )
+    [stored] = _stored(cli)
+    assert stored["name"] == "churn-training"  # type: ignore[index]

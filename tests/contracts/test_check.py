@@ -137,3 +137,100 @@ def test_unrelated_columns_are_not_called_renames(contract: Contract) -> None:
     found = kinds(check_contract(contract, rng_frame))
     assert ("missing_column", "close_prob", "error") in found
     assert ("unexpected_column", "headcount_cost", "warning") in found
+
+
+def test_a_batch_entirely_above_the_range_is_an_error(contract: Contract) -> None:
+    batch = crm(2_000, seed=14).with_columns(pl.col("employees") + 1_000_000)
+    result = check_contract(contract, batch)
+    [finding] = result.findings
+    assert (finding.kind.value, finding.severity.value) == ("out_of_range", "error")
+    assert finding.details["share_outside"] == pytest.approx(1.0)
+
+
+def test_sampling_noise_is_a_warning_and_a_real_excess_an_error() -> None:
+    from postpilot.contracts.check import plausible_count
+
+    # Poisson 99.9% quantiles
+    assert plausible_count(0.0) == 0
+    assert plausible_count(1.0) == 5
+    assert plausible_count(2.0) == 8
+    small = infer_contract(crm(300, seed=21), name="crm")
+    # 300 rows without a null: a null rate up to about 3/300 is plausible
+    assert small.columns["region"].nullable
+    assert small.columns["region"].max_null_rate == pytest.approx(0.01, abs=0.0005)
+    batch = crm(300, seed=22)
+    one_null = batch.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("region")).alias("region")
+    )
+    assert check_contract(small, one_null).errors == []
+    many = batch.with_columns(
+        pl.when(pl.int_range(pl.len()) % 5 == 0)
+        .then(None)
+        .otherwise(pl.col("region"))
+        .alias("region")
+    )
+    assert [f.kind.value for f in check_contract(small, many).errors] == ["null_rate"]
+
+
+def test_the_range_margin_shrinks_as_rows_grow() -> None:
+    def margin(rows: int) -> float:
+        spec = infer_contract(crm(rows, seed=31), name="c").columns["close_prob"]
+        assert spec.range is not None
+        assert spec.range.max is not None
+        assert spec.reference is not None
+        assert spec.reference.max is not None
+        assert spec.reference.quantiles is not None
+        # the room beyond the maximum, in units of the sample's own upper tail
+        tail = spec.reference.max - spec.reference.quantiles["p90"]
+        return (spec.range.max - spec.reference.max) / tail
+
+    large = margin(50_000)
+    assert margin(200) > margin(2_000)
+    assert margin(200) > large > 0
+
+
+def test_open_text_is_not_a_category_set() -> None:
+    rng = range(400)
+    frame = pl.DataFrame(
+        {
+            "note": [f"free text number {i % 150}" if i % 3 else None for i in rng],
+            "plan": ["basic", "pro", "team", "enterprise"] * 100,
+        }
+    )
+    contract = infer_contract(frame, name="notes")
+    assert contract.columns["note"].categories is None
+    assert contract.columns["plan"].categories == ["basic", "enterprise", "pro", "team"]
+
+
+def test_swapped_columns_are_one_finding(contract: Contract) -> None:
+    batch = crm(5_000, seed=15).rename({"close_prob": "discount", "discount": "close_prob"})
+    result = check_contract(contract, batch)
+    # discount's nulls now sit under close_prob, which may not be null: reported too
+    assert kinds(result) == [
+        ("null_rate", "close_prob", "error"),
+        ("swapped_columns", "close_prob", "error"),
+    ]
+    swap = next(f for f in result.findings if f.kind.value == "swapped_columns")
+    assert swap.details["columns"] == ["close_prob", "discount"]
+
+
+def test_dates_written_as_text_are_an_open_set() -> None:
+    # 40 dates, each seen 3 or 4 times, no singletons: too few values per category
+    dates = [f"2007-11-{d:02d}" for d in range(1, 41)]
+    frame = pl.DataFrame(
+        {"laid": (dates * 4)[:150], "island": ["Biscoe", "Dream", "Torgersen"] * 50}
+    )
+    contract = infer_contract(frame, name="eggs")
+    assert contract.columns["laid"].categories is None
+    assert contract.columns["island"].categories == ["Biscoe", "Dream", "Torgersen"]
+
+
+def test_a_discrete_column_renamed_and_converted_is_both_findings() -> None:
+    # four values only: every quantile is a tie, and x100 must keep the ties exact
+    train = pl.DataFrame({"amount": [10.0, 12.5, 11.0, 9.5] * 100, "plan": ["a", "b"] * 200})
+    contract = infer_contract(train, name="billing")
+    batch = train.rename({"amount": "amount_usd"}).with_columns(pl.col("amount_usd") * 100)
+    assert kinds(check_contract(contract, batch)) == [
+        ("likely_rename", "amount_usd", "error"),
+        ("unit_change", "amount_usd", "error"),
+    ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from postpilot.cli._base import (
     EXIT_FOUND,
@@ -19,11 +22,11 @@ from postpilot.cli._base import (
     emit_json,
     registry,
 )
+from postpilot.cli._output import check_outputs, staged
 from postpilot.contracts import (
     CheckResult,
     Contract,
     diff_contracts,
-    dump_contract,
     dumps_contract,
     load_contract,
 )
@@ -74,6 +77,21 @@ def contract_infer(
     from postpilot.contracts.infer import infer_contract
     from postpilot.profiles import profile
 
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise InputError(
+            f"--range-tolerance must be a finite number >= 0, got {tolerance}",
+            field="--range-tolerance",
+            hint="For example --range-tolerance 0.1 (10% of the seen range on each side)",
+        )
+    beside = profile_path(output)
+    if beside == output:
+        raise InputError(
+            f"{output} ends in .profile: the contract and its reference profile would both "
+            "be written there",
+            field="--output",
+            hint="Name the contract file .yaml",
+        )
+    check_outputs({"--output": output, "--output's profile": beside}, inputs=[data])
     if source and not product:
         raise InputError(
             "--source names a data source of a product",
@@ -95,21 +113,25 @@ def contract_infer(
         product=product,
         steward=steward,
         created_by=reg.actor if reg else None,
+        file=data,
     )
     profile_bytes = reference.to_bytes()
-    stored = reg.save_contract(contract, profile=profile_bytes) if reg and store else None
-    dump_contract(contract, output)
-    profile_path(output).write_bytes(profile_bytes)
+    # The YAML, the profile and the stored version land together, or none of them.
+    with staged() as files:
+        files.write_text(output, dumps_contract(contract))
+        files.write_bytes(beside, profile_bytes)
+        stored = reg.save_contract(contract, profile=profile_bytes) if reg and store else None
     console.print(
-        f"wrote {output} ({len(contract.columns)} columns, {reference.rows} rows) "
-        f"and its reference profile {profile_path(output)}"
+        f"wrote {escape(str(output))} ({len(contract.columns)} columns, {reference.rows} rows) "
+        f"and its reference profile {escape(str(beside))}"
     )
     if stored:
-        console.print(f"stored as {stored.name}@{stored.version}")
+        console.print(f"stored as {escape(stored.name)}@{stored.version}")
     if product and source and steward is None:
         console.print(
-            f"[yellow]warning:[/] {product}/{source} has no data steward; assign one: "
-            f"postpilot role assign {product} data_steward EMAIL --source {source}"
+            f"[yellow]warning:[/] {escape(product)}/{escape(source)} has no data steward; "
+            f"assign one: postpilot role assign {escape(product)} data_steward EMAIL "
+            f"--source {escape(source)}"
         )
 
 
@@ -152,7 +174,7 @@ def contract_diff(
     if not changes:
         console.print("no changes")
     for change in changes:
-        console.print(change.describe())
+        console.print(Text(change.describe()))
 
 
 @command(contract_app, "list")
@@ -168,14 +190,14 @@ def contract_list(
     table = Table("contract", "version", "product", "source", "steward", "columns", "created", "by")
     for s in stored:
         table.add_row(
-            s.name,
+            Text(s.name),
             str(s.version),
-            s.product or "",
-            s.source or "",
-            s.contract.steward or "",
+            Text(s.product or ""),
+            Text(s.source or ""),
+            Text(s.contract.steward or ""),
             str(len(s.contract.columns)),
             f"{s.created_at:%Y-%m-%d %H:%M}",
-            s.created_by,
+            Text(s.created_by),
         )
     console.print(table)
 
@@ -214,7 +236,7 @@ def _summary(s: StoredContract) -> dict[str, object]:
 def _print_result(result: CheckResult) -> None:
     status = "[green]ok[/]" if result.ok else "[bold red]FAILED[/]"
     console.print(
-        f"contract {result.contract}: {status} ({result.rows} rows, "
+        f"contract {escape(result.contract)}: {status} ({result.rows} rows, "
         f"{len(result.errors)} error(s), "
         f"{len(result.findings) - len(result.errors)} warning(s))"
     )
@@ -223,5 +245,5 @@ def _print_result(result: CheckResult) -> None:
     table = Table("severity", "kind", "column", "finding")
     for f in result.findings:
         severity = "[red]error[/]" if f.severity.value == "error" else "[yellow]warning[/]"
-        table.add_row(severity, f.kind.value, f.column or "", f.message)
+        table.add_row(severity, f.kind.value, Text(f.column or ""), Text(f.message))
     console.print(table)

@@ -2,7 +2,7 @@
 
 >>> import polars as pl
 >>> from postpilot.contracts import check_contract, infer_contract
->>> train = pl.DataFrame({"amount": [10.0, 12.5, 11.0, 9.5] * 25, "plan": ["a", "b"] * 50})
+>>> train = pl.DataFrame({"amount": [10.0, 12.5, 11.0, 9.5] * 100, "plan": ["a", "b"] * 200})
 >>> contract = infer_contract(train, name="billing")
 >>> check_contract(contract, train).ok
 True

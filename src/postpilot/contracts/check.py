@@ -1,13 +1,25 @@
 """Check a batch against its contract, from the batch's profile.
 
-Severity rules (documented in docs/contracts.md):
+Severity rules (documented in docs/contracts.md). The contract was inferred from a
+sample, and the batch is another: what plausibly is sampling noise is a warning.
 
-- errors: a missing column, a likely rename, an incompatible type change, a
-  unit change, a null rate above the allowed one (plus sampling slack for the
-  batch size), values out of range, a column that became constant, new
-  categories making up at least 1% of the values, too few or too many rows;
-- warnings: an unexpected (new) column, ``int`` <-> ``float``, new categories
-  below 1% of the values, fewer out-of-range values than that.
+- errors: a missing column, a likely rename, two swapped columns, an incompatible
+  type change, a unit change, nulls in a column that may not be null, a null rate
+  above the allowed one plus 4 standard errors for the batch size, values out of
+  range (at least 0.1% of the values, at least 3, and more than sampling explains),
+  a column that became constant, new categories (at least 1% of the values and more
+  than sampling explains), too few or too many rows;
+- warnings: an unexpected (new) column, ``int`` <-> ``float``, a null rate above the
+  allowed one but within the slack, and the out-of-range values and new categories
+  that are fewer than that.
+
+"More than sampling explains": the reference sample of ``n`` values has extremes and
+a category list. A fresh batch of ``m`` values from the same source holds ``k`` or
+more values beyond one extreme with probability ``C(m, k) / C(n + m, k)`` (whatever
+the distribution: the top ``k`` of the pooled values all come from the batch), and
+about ``m*(f1+1)/(n+1)`` values of categories the sample did not show (``f1``:
+categories seen once, Good-Turing; a Poisson count). A count within the 99.9%
+quantile of its law is a warning.
 """
 
 from __future__ import annotations
@@ -18,7 +30,13 @@ from typing import Any
 from postpilot.contracts.findings import CheckResult, Finding, Kind, Severity
 from postpilot.contracts.model import NUMERIC_TYPES, ColumnSpec, Contract
 from postpilot.contracts.rename import match_renames
-from postpilot.contracts.units import detect_unit_change
+from postpilot.contracts.units import (
+    UnitChange,
+    detect_unit_change,
+    enough_evidence,
+    fit_distance,
+    fit_tolerance,
+)
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
 from postpilot.profiles.column import ColumnProfile
 
@@ -26,7 +44,10 @@ __all__ = [
     "NEW_CATEGORY_ERROR_SHARE",
     "OUT_OF_RANGE_ERROR_COUNT",
     "OUT_OF_RANGE_ERROR_SHARE",
+    "PLAUSIBLE_QUANTILE",
     "check_profile",
+    "plausible_beyond",
+    "plausible_count",
 ]
 
 NEW_CATEGORY_ERROR_SHARE = 0.01
@@ -36,6 +57,44 @@ OUT_OF_RANGE_ERROR_COUNT = 3
 chance of about ``batch / training rows`` to hold a value beyond the training maximum, and
 heavy tails reach past the tolerance; an owner who gets false alarms stops reading them."""
 _SLACK_SIGMAS = 4.0
+PLAUSIBLE_QUANTILE = 0.999
+
+
+def plausible_beyond(reference: int, batch: int, quantile: float = PLAUSIBLE_QUANTILE) -> int:
+    """The most batch values that plausibly lie beyond one extreme of the reference sample
+    when both are drawn from one population: the ``quantile`` of that count. Distribution
+    free: the batch holds ``k`` values beyond the reference's maximum exactly when the
+    top ``k`` of the pooled values all come from the batch, which has probability
+    ``C(m, k) / C(n + m, k)``."""
+    n, m = max(reference, 0), max(batch, 0)
+    if m == 0:
+        return 0
+    tail, k = 1.0, 0
+    while k < m:
+        tail *= (m - k) / (n + m - k)  # P(at least k + 1 beyond)
+        if tail <= 1 - quantile:
+            return k
+        k += 1
+        if k > 100_000:  # the geometric approximation, for huge batches
+            ratio = m / (n + m)
+            return min(m, math.ceil(math.log(1 - quantile) / math.log(ratio)))
+    return m
+
+
+def plausible_count(mean: float, quantile: float = PLAUSIBLE_QUANTILE) -> int:
+    """The ``quantile`` of a Poisson law with ``mean``: the most a count plausibly reaches
+    by chance."""
+    if mean <= 0:
+        return 0
+    if mean > 1e4:  # normal approximation; 3.1 sigmas is the 99.9% quantile
+        return math.ceil(mean + 3.1 * math.sqrt(mean))
+    term = total = math.exp(-mean)
+    k = 0
+    while total < quantile:
+        k += 1
+        term *= mean / k
+        total += term
+    return k
 
 
 def check_profile(contract: Contract, batch: Profile) -> CheckResult:
@@ -95,9 +154,83 @@ def check_profile(contract: Contract, batch: Profile) -> CheckResult:
 
     checked = [(n, s, batch.column(n)) for n, s in contract.columns.items() if n in present]
     checked += [(r.old, contract.columns[r.old], batch.column(r.new)) for r in renames]
+    swaps = _swaps(checked)
+    swapped = {name for pair in swaps for name in pair[:2]}
+    for a, b, distance_ab, distance_ba, tolerance in swaps:
+        findings.append(
+            Finding(
+                Kind.SWAPPED_COLUMNS,
+                a,
+                Severity.ERROR,
+                f"columns {a!r} and {b!r} look swapped: the values under {a!r} fit the "
+                f"contract's {b!r} and those under {b!r} fit its {a!r}",
+                {
+                    "columns": [a, b],
+                    "distance": {
+                        f"{a} -> {b}": round(distance_ab, 6),
+                        f"{b} -> {a}": round(distance_ba, 6),
+                    },
+                    "tolerance": round(tolerance, 6),
+                },
+            )
+        )
     for name, spec, col in checked:
-        findings += _column_findings(name, spec, col, contract)
+        findings += _column_findings(name, spec, col, contract, name in swapped)
     return CheckResult(contract=contract.name, rows=batch.rows, findings=findings)
+
+
+def _comparable(spec: ColumnSpec, col: ColumnProfile) -> bool:
+    return (
+        isinstance(col, NumericColumn)
+        and not isinstance(col, TemporalColumn)
+        and spec.type in NUMERIC_TYPES
+        and not spec.identifier
+        and spec.reference is not None
+        and bool(spec.reference.quantiles)
+        and col.count - col.nans > 0
+    )
+
+
+def _swaps(
+    checked: list[tuple[str, ColumnSpec, ColumnProfile]],
+) -> list[tuple[str, str, float, float, float]]:
+    """Pairs of numeric columns that each misfit their own reference and fit the other's
+    (the two-sample fit of :mod:`postpilot.contracts.units`), closest pair first."""
+    misfits: list[tuple[str, ColumnSpec, NumericColumn]] = []
+    for name, spec, col in checked:
+        if not _comparable(spec, col):
+            continue
+        assert isinstance(col, NumericColumn)
+        assert spec.reference is not None
+        if not enough_evidence(spec.reference.count, col):
+            continue
+        own = fit_distance(spec.reference.quantiles, col)
+        if own is not None and own > fit_tolerance(spec.reference.count, col):
+            misfits.append((name, spec, col))
+    if len(misfits) < 2:
+        return []
+    pairs = []
+    for i, (a, spec_a, col_a) in enumerate(misfits):
+        for b, spec_b, col_b in misfits[i + 1 :]:
+            assert spec_a.reference is not None
+            assert spec_b.reference is not None
+            tolerance = max(
+                fit_tolerance(spec_b.reference.count, col_a),
+                fit_tolerance(spec_a.reference.count, col_b),
+            )
+            ab = fit_distance(spec_b.reference.quantiles, col_a)
+            ba = fit_distance(spec_a.reference.quantiles, col_b)
+            if ab is not None and ba is not None and max(ab, ba) <= tolerance:
+                pairs.append((a, b, ab, ba, tolerance))
+    pairs.sort(key=lambda p: p[2] + p[3])
+    taken: set[str] = set()
+    chosen = []
+    for pair in pairs:
+        if pair[0] in taken or pair[1] in taken:
+            continue
+        taken.update(pair[:2])
+        chosen.append(pair)
+    return chosen
 
 
 def _row_count(contract: Contract, rows: int) -> list[Finding]:
@@ -126,7 +259,7 @@ def _row_count(contract: Contract, rows: int) -> list[Finding]:
 
 
 def _column_findings(
-    name: str, spec: ColumnSpec, col: ColumnProfile, contract: Contract
+    name: str, spec: ColumnSpec, col: ColumnProfile, contract: Contract, swapped: bool = False
 ) -> list[Finding]:
     label = name if name == col.name else col.name
     out: list[Finding] = []
@@ -146,6 +279,8 @@ def _column_findings(
         )
         if not numeric_pair:
             return out
+    if swapped:
+        return out  # explained by the swap finding
     if isinstance(col, NumericColumn) and not isinstance(col, TemporalColumn):
         out += _numeric(label, spec, col)
     elif isinstance(col, CategoricalColumn):
@@ -169,6 +304,22 @@ def _null_rate(label: str, spec: ColumnSpec, col: ColumnProfile, allowed: float)
             )
         ]
     slack = _SLACK_SIGMAS * math.sqrt(allowed * (1 - allowed) / col.rows)
+    if allowed < rate <= allowed + slack:
+        return [
+            Finding(
+                Kind.NULL_RATE,
+                label,
+                Severity.WARNING,
+                f"column {label!r} is {rate:.2%} null, above the allowed {allowed:.2%} but "
+                f"within what a batch of {col.rows} rows plausibly shows",
+                {
+                    "null_rate": rate,
+                    "allowed": allowed,
+                    "threshold": allowed + slack,
+                    "nulls": col.nulls,
+                },
+            )
+        ]
     if rate > allowed + slack:
         return [
             Finding(
@@ -204,19 +355,23 @@ def _numeric(label: str, spec: ColumnSpec, col: NumericColumn) -> list[Finding]:
         return out
     if spec.identifier:
         return out
-    change = detect_unit_change(ref.quantiles if ref else None, col)
+    change = detect_unit_change(ref.quantiles if ref else None, col, ref.count if ref else None)
     if change is not None:
         out.append(
             Finding(
                 Kind.UNIT_CHANGE,
                 label,
                 Severity.ERROR,
-                f"column {label!r} has the same distribution scaled by {change.factor:g}: "
+                f"column {label!r} has the same distribution converted by {_conversion(change)}: "
                 f"likely a unit change, {change.description}",
                 {
                     "factor": change.factor,
+                    "offset": change.conversion.offset,
                     "measured_factor": round(change.measured, 6),
+                    "measured_offset": round(change.measured_offset, 6),
                     "quantile_ratios": [round(r, 6) for r in change.ratios],
+                    "distance": round(change.distance, 6),
+                    "tolerance": round(change.tolerance, 6),
                     "reference_median": ref.quantiles.get("p50") if ref and ref.quantiles else None,
                     "median": col.quantile(0.5),
                 },
@@ -233,9 +388,21 @@ def _numeric(label: str, spec: ColumnSpec, col: NumericColumn) -> list[Finding]:
         if below and bounds.min is not None:
             share += _share_below(col, bounds.min)
         if above and bounds.max is not None:
-            share += 1.0 - (col.rank(bounds.max) or 1.0)
+            upto = col.rank(bounds.max)
+            share += 1.0 - (1.0 if upto is None else upto)  # a rank of 0.0 is all above
         outside = round(share * col.count)
-        serious = share >= OUT_OF_RANGE_ERROR_SHARE and outside >= OUT_OF_RANGE_ERROR_COUNT
+        sides = int(below) + int(above)
+        reference_count = ref.count if ref is not None else None
+        plausible = (
+            sides * plausible_beyond(reference_count, col.count - col.nans)
+            if reference_count
+            else 0
+        )
+        serious = (
+            share >= OUT_OF_RANGE_ERROR_SHARE
+            and outside >= OUT_OF_RANGE_ERROR_COUNT
+            and outside > plausible
+        )
         severity = Severity.ERROR if serious else Severity.WARNING
         out.append(
             Finding(
@@ -250,6 +417,8 @@ def _numeric(label: str, spec: ColumnSpec, col: NumericColumn) -> list[Finding]:
                     "allowed_min": bounds.min,
                     "allowed_max": bounds.max,
                     "share_outside": round(share, 6),
+                    "outside": outside,
+                    "plausible_by_chance": plausible,
                 },
             )
         )
@@ -292,8 +461,13 @@ def _categorical(label: str, spec: ColumnSpec, col: CategoricalColumn) -> list[F
     unseen = {v: n for v, n in counts.counts.items() if (v.lower() if fold else v) not in allowed}
     if not unseen:
         return out
-    share = sum(unseen.values()) / col.count if col.count else 0.0
-    severity = Severity.ERROR if share >= NEW_CATEGORY_ERROR_SHARE else Severity.WARNING
+    new_count = sum(unseen.values())
+    share = new_count / col.count if col.count else 0.0
+    plausible = 0
+    if ref is not None and ref.count:
+        plausible = plausible_count(col.count * ((ref.singletons or 0) + 1) / (ref.count + 1))
+    serious = share >= NEW_CATEGORY_ERROR_SHARE and new_count > plausible
+    severity = Severity.ERROR if serious else Severity.WARNING
     shown = ", ".join(repr(v) for v in list(unseen)[:5]) + (" ..." if len(unseen) > 5 else "")
     out.append(
         Finding(
@@ -305,11 +479,19 @@ def _categorical(label: str, spec: ColumnSpec, col: CategoricalColumn) -> list[F
             {
                 "new_values": dict(list(unseen.items())[:50]),
                 "share": round(share, 6),
+                "count": new_count,
+                "plausible_by_chance": plausible,
                 "exact": counts.exact,
             },
         )
     )
     return out
+
+
+def _conversion(change: UnitChange) -> str:
+    if change.conversion.offset:
+        return f"x{change.factor:g} {change.conversion.offset:+g}"
+    return f"x{change.factor:g}"
 
 
 def _fmt(value: float | None) -> str:

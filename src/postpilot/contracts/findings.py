@@ -15,6 +15,7 @@ class Kind(StrEnum):
     LIKELY_RENAME = "likely_rename"
     TYPE_CHANGE = "type_change"
     UNIT_CHANGE = "unit_change"
+    SWAPPED_COLUMNS = "swapped_columns"
     NEW_CATEGORY = "new_category"
     NULL_RATE = "null_rate"
     OUT_OF_RANGE = "out_of_range"

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from postpilot.contracts.model import Contract
-from postpilot.errors import ContractError
+from postpilot.errors import ContractError, InputError
 
 __all__ = ["dump_contract", "dumps_contract", "load_contract", "loads_contract"]
 
@@ -105,5 +105,14 @@ def dump_contract(contract: Contract, path: str | Path) -> None:
     """Write the contract atomically (a temporary file renamed into place)."""
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(dumps_contract(contract), encoding="utf-8")
-    tmp.replace(target)
+    try:
+        tmp.write_text(dumps_contract(contract), encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(
+            f"cannot write the contract to {target}: {exc.strerror or exc}", file=str(target)
+        ) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -79,6 +79,8 @@ class Reference(_Strict):
     """``p01`` .. ``p99`` of the numeric values."""
     top: dict[str, float] | None = None
     """Share of rows of the most frequent categories."""
+    singletons: int | None = Field(default=None, ge=0)
+    """Categories seen exactly once (their share estimates how many new values to expect)."""
 
 
 class ColumnSpec(_Strict):
