@@ -214,7 +214,6 @@ def small(tmp_path: Path) -> Path:
     reference.head(0).write_parquet(tmp_path / "empty.parquet")
     pl.DataFrame().write_parquet(tmp_path / "nocolumns.parquet")
     pl.DataFrame({"q": [1.0, 2.0, 3.0]}).write_parquet(tmp_path / "other.parquet")
-    reference.write_csv(tmp_path / "semicolon.csv", separator=";")
     reference.with_columns(pl.lit(None, dtype=pl.Float64).alias("f3")).write_parquet(
         tmp_path / "null_f3.parquet"
     )
@@ -237,7 +236,6 @@ def _one_error_line(result: Any, *needles: str) -> None:
         ("empty.parquet", [], ["has no rows", "empty.parquet"]),
         ("nocolumns.parquet", [], ["has no columns", "nocolumns.parquet"]),
         ("other.parquet", [], ["no column in common", "f0", "q"]),
-        ("semicolon.csv", [], ["no column in common", "semicolon.csv"]),
         ("clean.parquet", ["--columns", "ts", "--timestamp", "ts"], ["no column could", "ts"]),
         ("clean.parquet", ["--columns", "nope"], ["'nope'", "(--columns)"]),
         ("clean.parquet", ["--columns", "f0,f0"], ["twice", "(--columns)"]),

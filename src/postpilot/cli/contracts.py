@@ -83,6 +83,7 @@ def contract_infer(
             field="--range-tolerance",
             hint="For example --range-tolerance 0.1 (10% of the seen range on each side)",
         )
+    check_outputs({"--output": output}, inputs=[data])  # a folder has no profile path
     beside = profile_path(output)
     if beside == output:
         raise InputError(

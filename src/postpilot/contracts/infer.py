@@ -94,19 +94,18 @@ _CONFIDENCE = 0.95
 
 def check_sample(profile: Profile, *, file: str | None = None) -> None:
     """Refuse a profile that cannot describe its source: no rows, or only nulls."""
-    where = f"{file}: " if file else ""
     if profile.rows == 0 or not profile.columns:
         raise InputError(
-            f"{where}the training data has no rows"
+            "the training data has no rows"
             if profile.columns
-            else f"{where}the training data has no columns",
+            else "the training data has no columns",
             file=file,
             hint="Infer a contract from data that has rows; a contract inferred from "
             "nothing would reject every batch",
         )
     if all(col.count == 0 for col in profile):
         raise InputError(
-            f"{where}every column of the training data is entirely null ({profile.rows} rows)",
+            f"every column of the training data is entirely null ({profile.rows} rows)",
             file=file,
             hint="Infer a contract from data that has values",
         )

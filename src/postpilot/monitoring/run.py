@@ -160,11 +160,11 @@ def _names_of(data: object, role: str) -> list[str] | None:
     if names is None:
         return None
     if not names:
-        raise InputError(f"{_label(data, role)} has no columns", **_where(data, role))
+        raise InputError(f"the {role} data has no columns", **_where(data, role))
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InputError(
-            f"{_label(data, role)} names column {twice[0]!r} twice",
+            f"the {role} data names column {twice[0]!r} twice",
             **_where(data, role),
             hint="Give every column its own name",
         )
@@ -225,7 +225,7 @@ def _chunkers(
         for data, role in ((reference, "reference"), (current, "current")):
             n = _rows(data)
             if n == 0:
-                raise InputError(f"{_label(data, role)} has no rows", **_where(data, role))
+                raise InputError(f"the {role} data has no rows", **_where(data, role))
             counted.append(n)
         return counted[0], counted[1]
 
@@ -315,7 +315,7 @@ def run_drift(
         (cur_chunks, current, "current"),
     ):
         if not chunks:
-            raise InputError(f"{_label(data, role)} has no rows", **_where(data, role))
+            raise InputError(f"the {role} data has no rows", **_where(data, role))
     ref_profile = _merge(ref_chunks)
     cur_profile = _merge(cur_chunks)
     columns, skipped, changes = _columns(ref_profile, cur_profile, options)

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -245,24 +244,14 @@ def _name(data: object, label: str) -> str:
     return f"the {label} data"
 
 
-_DUPLICATED = re.compile(r"^(?P<name>.*)_duplicated_\d+$")
-
-
 def _read(data: object, columns: list[str], label: str) -> pl.DataFrame:
-    """Every row of ``data``; the ``columns`` must be there, and no column name twice."""
+    """Every row of ``data``; the ``columns`` must be there (the reader refuses a column
+    named twice)."""
     from postpilot.profiles.readers import open_source
 
     source = open_source(data, batch_size=1 << 20, columns=None)
     frames = list(source.batches)
     frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
-    for name in frame.columns:
-        match = _DUPLICATED.match(name)  # how polars names a CSV header's second "x"
-        if match and match.group("name") in frame.columns:
-            raise InputError(
-                f"{_name(data, label)} has two columns named {match.group('name')!r}",
-                field=match.group("name"),
-                hint="Rename one of them: every column needs its own name",
-            )
     _require(frame, columns, data, label, field=None)
     return frame
 

@@ -404,6 +404,8 @@ def _empty(schema: pa.Schema) -> pl.DataFrame:
 def _frame(batch: pa.RecordBatch | pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(batch)
     assert isinstance(frame, pl.DataFrame)
+    if frame.columns != batch.schema.names:  # polars renames "" to "column_0"
+        frame.columns = list(batch.schema.names)
     return frame
 
 

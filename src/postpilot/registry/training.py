@@ -28,9 +28,11 @@ def describe(data: TrainingData) -> tuple[TrainingData, Profile | None]:
     path = local_path(data.uri)
     if path is None or not path.is_file() or path.suffix.lower() not in PROFILED_SUFFIXES:
         return data, None
+    from postpilot.contracts.infer import check_sample
     from postpilot.profiles import TemporalColumn, profile
 
     reference = profile(path)
+    check_sample(reference, file=str(path))  # before the transaction: nothing is stored
     start, end = data.start, data.end
     temporal = [c for c in reference if isinstance(c, TemporalColumn) and c.count]
     if temporal and start is None and end is None:
