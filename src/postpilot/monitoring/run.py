@@ -32,7 +32,6 @@ column at all is an InputError, never "nothing drifted".
 from __future__ import annotations
 
 import math
-import os
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,6 +46,14 @@ from postpilot.monitoring.drift import (
     DriftTest,
     default_test,
     get_test,
+)
+from postpilot.monitoring.inputs import (
+    check_names,
+    check_options,
+    count_rows,
+    listed,
+    location,
+    names_of,
 )
 from postpilot.monitoring.multivariate import (
     FIT_ROWS,
@@ -73,7 +80,7 @@ _MIN_BAND_CHUNKS = 3
 _MIN_UNIVARIATE_BAND_CHUNKS = 2
 _SIGMAS = 3.0
 _NO_VALUES = "no values in the chunk"
-_LISTED = 20  # column names an error message lists before "and N more"
+LISTED = 20  # column names an error message lists before "and N more"
 
 
 @dataclass(frozen=True)
@@ -104,128 +111,15 @@ class DriftOptions:
         }
 
 
-def _check_options(options: DriftOptions) -> None:
-    """Refuse options that cannot mean anything, before any data is read."""
-    if options.columns is not None:
-        seen: set[str] = set()
-        for name in options.columns:
-            if name in seen:
-                raise InputError(f"column {name!r} is named twice", field="columns")
-            seen.add(name)
-    for column, key in options.tests.items():
-        try:
-            get_test(key)
-        except InputError as exc:
-            raise InputError(
-                f"{column}={key}: {exc.message}", field="tests", hint=exc.hint
-            ) from None
-    for column, value in options.thresholds.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"{column}={value!r}: not a number", field="thresholds")
-        if not math.isfinite(value) or value < 0:
-            raise InputError(
-                f"{column}={value}: a threshold is a finite number >= 0 (a p-value level "
-                "between 0 and 1 for ks and chi2)",
-                field="thresholds",
-            )
-
-
-def _listed(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:_LISTED]) or "(none)"
-    return shown + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
-
-
-def _where(data: object, role: str) -> dict[str, str]:
-    """The InputError location of ``data``: its file, else the argument's name."""
-    if isinstance(data, str | os.PathLike):
-        return {"file": str(os.fspath(data))}
-    return {"field": role}
-
-
-def _label(data: object, role: str) -> str:
-    where = _where(data, role)
-    return where.get("file") or f"the {role} data"
-
-
-def _names_of(data: object, role: str) -> list[str] | None:
-    """The column names of ``data`` (None when only reading it would tell); InputError
-    when it has none or names one twice."""
-    from postpilot.profiles.profiler import DEFAULT_BATCH_SIZE
-    from postpilot.profiles.readers import open_source
-
-    if isinstance(data, Profile):
-        names: list[str] | None = list(data.columns)
-    else:
-        names = open_source(data, batch_size=DEFAULT_BATCH_SIZE, columns=None).names
-    if names is None:
-        return None
-    if not names:
-        raise InputError(f"the {role} data has no columns", **_where(data, role))
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise InputError(
-            f"the {role} data names column {twice[0]!r} twice",
-            **_where(data, role),
-            hint="Give every column its own name",
-        )
-    return names
-
-
-def _check_names(
-    options: DriftOptions,
-    reference: object,
-    current: object,
-    ref_names: list[str] | None,
-    cur_names: list[str] | None,
-) -> None:
-    """Every column an option names exists; the two sides share a column."""
-    for data, role, names in (
-        (reference, "reference", ref_names),
-        (current, "current", cur_names),
-    ):
-        if names is None:
-            continue
-        for name in options.columns or ():
-            if name not in names:
-                raise InputError(
-                    f"{_label(data, role)} has no column {name!r}",
-                    field="columns",
-                    hint=f"Its columns are: {_listed(names)}",
-                )
-    if ref_names is not None:
-        allowed = list(options.columns) if options.columns else ref_names
-        for option, named in (("tests", options.tests), ("thresholds", options.thresholds)):
-            for name in named:
-                if name not in allowed:
-                    where = (
-                        "is not among --columns"
-                        if options.columns
-                        else (f"is not a column of {_label(reference, 'reference')}")
-                    )
-                    raise InputError(
-                        f"{name!r} {where}", field=option, hint=f"Columns: {_listed(allowed)}"
-                    )
-    if options.columns or ref_names is None or cur_names is None:
-        return
-    if not set(ref_names) & set(cur_names):
-        raise InputError(
-            f"the reference and the current data have no column in common: "
-            f"{_label(reference, 'reference')} has {_listed(ref_names)}; "
-            f"{_label(current, 'current')} has {_listed(cur_names)}",
-            hint="Compare files of the same table (a current file read as one column may "
-            "use another delimiter)",
-        )
-
-
 def _chunkers(
     options: DriftOptions, reference: object, current: object
 ) -> tuple[Chunker | None, Chunker]:
     def rows() -> tuple[int, int]:
         counted = []
         for data, role in ((reference, "reference"), (current, "current")):
-            n = _rows(data)
+            n = count_rows(data)
             if n == 0:
-                raise InputError(f"the {role} data has no rows", **_where(data, role))
+                raise InputError(f"the {role} data has no rows", **location(data, role))
             counted.append(n)
         return counted[0], counted[1]
 
@@ -237,24 +131,6 @@ def _chunkers(
         rows=rows,
     )
     return pair if pair is not None else (None, SizeChunker(2**62))
-
-
-def _rows(data: object) -> int:
-    """The number of rows of ``data``, read from one column (a profile of no columns
-    counts no rows)."""
-    from postpilot.profiles.profiler import DEFAULT_BATCH_SIZE
-    from postpilot.profiles.readers import Restart, open_source
-
-    if isinstance(data, Profile):
-        return data.rows
-    source = open_source(data, batch_size=DEFAULT_BATCH_SIZE, columns=None)
-    if source.names:
-        source = open_source(data, batch_size=DEFAULT_BATCH_SIZE, columns=source.names[:1])
-    while True:
-        try:
-            return sum(frame.height for frame in source.batches)
-        except Restart as restart:
-            source = restart.source
 
 
 def _kind(col: ColumnProfile) -> str | None:
@@ -290,10 +166,10 @@ def run_drift(
     nothing, data without rows or columns, two sides with no column in common, or a
     run that could compare no column."""
     options = options or DriftOptions()
-    _check_options(options)
-    ref_names = _names_of(reference, "reference")
-    cur_names = _names_of(current, "current")
-    _check_names(options, reference, current, ref_names, cur_names)
+    check_options(options)
+    ref_names = names_of(reference, "reference")
+    cur_names = names_of(current, "current")
+    check_names(options, reference, current, ref_names, cur_names)
     ref_chunker, cur_chunker = _chunkers(options, reference, current)
     wanted = list(options.columns) if options.columns else None
     ref_sampler = RowSampler([])
@@ -315,7 +191,7 @@ def run_drift(
         (cur_chunks, current, "current"),
     ):
         if not chunks:
-            raise InputError(f"the {role} data has no rows", **_where(data, role))
+            raise InputError(f"the {role} data has no rows", **location(data, role))
     ref_profile = _merge(ref_chunks)
     cur_profile = _merge(cur_chunks)
     columns, skipped, changes = _columns(ref_profile, cur_profile, options)
@@ -465,7 +341,7 @@ def drift_from_profiles(
     the reference, and what differs is reported in ``schema_changes`` (severity
     ``info``: each run's own verdict counted its changes when it ran)."""
     options = options or DriftOptions()
-    _check_options(options)
+    check_options(options)
     if not chunks:
         raise InputError("no stored chunks to recompute drift from", field="product")
     for name in options.columns or ():
@@ -473,7 +349,7 @@ def drift_from_profiles(
             raise InputError(
                 f"the reference has no column {name!r}",
                 field="columns",
-                hint=f"Its columns are: {_listed(list(reference.columns))}",
+                hint=f"Its columns are: {listed(list(reference.columns))}",
             )
     allowed = list(options.columns) if options.columns else list(reference.columns)
     for option, named in (("tests", options.tests), ("thresholds", options.thresholds)):
@@ -482,7 +358,7 @@ def drift_from_profiles(
                 raise InputError(
                     f"{name!r} is not a column of the stored reference",
                     field=option,
-                    hint=f"Columns: {_listed(allowed)}",
+                    hint=f"Columns: {listed(allowed)}",
                 )
     columns, skipped, changes = _history_columns(reference, chunks, options, runs or {})
     if not columns:
