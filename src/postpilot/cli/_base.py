@@ -120,8 +120,15 @@ def error_line(exc: PostpilotError, ctx: typer.Context | None) -> str:
     if where:
         text += f" ({where})"
     if exc.hint:
-        text += f"; {exc.hint[0].lower()}{exc.hint[1:]}"
+        text += f"; {_sentence_tail(exc.hint)}"
     return _one_line(text)
+
+
+def _sentence_tail(hint: str) -> str:
+    """The hint continuing a sentence: "Pass --x" becomes "pass --x", but a hint that
+    opens with a name or an acronym ("POSTPILOT_HOME ...", "NAME@VERSION") stays as is."""
+    first = hint.split(" ", 1)[0]
+    return hint if first[1:2].isupper() or not first[:1].isalpha() else hint[0].lower() + hint[1:]
 
 
 def _param_label(field: str | None, ctx: typer.Context | None) -> str | None:
