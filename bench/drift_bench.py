@@ -745,6 +745,11 @@ def command_of(args: argparse.Namespace, rows: str) -> str:
         command += f" --memory-share {args.memory_share:g}"
     if getattr(args, "keep_previous", False):
         command += " --keep-previous"
+    peer = getattr(args, "peer_python", None)
+    if peer and Path(peer) != DRIFT_VENV / "bin" / "python":
+        # Peers run in another venv, e.g. the project's (nannyml is in its compare extra).
+        same = Path(peer) == Path(getattr(args, "postpilot_python", ""))
+        command += f" --peer-python {'.venv/bin/python' if same else peer}"
     return command
 
 
