@@ -35,12 +35,22 @@ def rank_error(column: NumericColumn, *, pmf: bool = False) -> float:
 
 
 def weighted_items(column: NumericColumn) -> tuple[Floats, Floats]:
-    """The sketch's retained items, sorted, and their weights (which sum to ``n``)."""
-    pairs = list(column.kll)
-    items = np.fromiter((item for item, _ in pairs), dtype=np.float64, count=len(pairs))
-    weights = np.fromiter((weight for _, weight in pairs), dtype=np.float64, count=len(pairs))
-    order = np.argsort(items, kind="stable")
-    return items[order], weights[order]
+    """The sketch's retained items, sorted and distinct, and their weights (which sum to
+    ``n``).
+
+    The weights are read off the sketch's own CDF at its items, not from iterating the
+    sketch: the Python binding's iterator reports weight 1 for every item of a sketch
+    built by merging (measured with datasketches 5: 2,003 items of weight 1 standing for
+    25,000 values), which skewed every statistic computed from a merged reference, the
+    reference of every chunked run.
+    """
+    sketch = column.kll
+    if sketch.is_empty():
+        return np.zeros(0), np.zeros(0)
+    items = np.unique(np.fromiter((item for item, _ in sketch), dtype=np.float64))
+    ranks = np.asarray(sketch.get_cdf(items.tolist(), True), dtype=np.float64)[: len(items)]
+    weights = np.rint(np.diff(ranks, prepend=0.0) * sketch.n)  # KLL weights are whole
+    return items, weights
 
 
 def exact_values(column: NumericColumn) -> Floats | None:
