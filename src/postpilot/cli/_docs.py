@@ -34,7 +34,8 @@ def _exit_codes() -> list[str]:
         f"| {EXIT_USAGE} | usage or input error: a bad option, file, name or value, an "
         "unknown product, a rule of the registry, a store that refuses the change | one "
         "line, `error: <what> (<option, argument or file>); <how to fix it>`; "
-        "option-parser errors name the option as you typed it |",
+        "option-parser errors name the option as you typed it; a malformed contract file "
+        "gets one such line per mistake, each naming `file:line` |",
         f"| {EXIT_INTERNAL} | internal error: a bug in postpilot | one line, "
         "`error: internal error: <type>: <message>; please report it ...`; with "
         "`postpilot --debug ...` or `POSTPILOT_DEBUG=1` the traceback is printed above it |",
