@@ -64,6 +64,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from profile_bench import log, machine, publish, versions_of  # noqa: E402
 from tests.realdata import (  # noqa: E402
+    CAR_LOAN_INPUTS,
     REAL_TABLES,
     nannyml_table,
     penguins,
@@ -82,15 +83,6 @@ MAX_CHUNKS = 4
 SYNTHETIC_ROWS = (500, 50_000)
 TARGET = 0.05  # the issue: the verdict exits 1 in at most about 5% of random halves
 BANDED = "test and reference chunks"
-CAR_LOAN_INPUTS = [
-    "car_value",
-    "salary_range",
-    "debt_to_income_ratio",
-    "loan_length",
-    "repaid_loan_on_prev_car",
-    "size_of_downpayment",
-    "driver_tenure",
-]
 CAR_LOAN_EXPECTED = ["5", "6", "7", "8", "9"]
 
 

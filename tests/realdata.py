@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 __all__ = [
+    "CAR_LOAN_INPUTS",
     "REAL_TABLES",
     "nannyml_table",
     "penguins",
@@ -37,6 +38,17 @@ __all__ = [
 
 REAL_TABLES = ("breast_cancer", "wine", "diabetes", "penguins_raw")
 """Tables for random-halves checks: numbers, categories, free text and nulls between them."""
+CAR_LOAN_INPUTS = [
+    "car_value",
+    "salary_range",
+    "debt_to_income_ratio",
+    "loan_length",
+    "repaid_loan_on_prev_car",
+    "size_of_downpayment",
+    "driver_tenure",
+]
+"""The model inputs of NannyML's synthetic car-loan dataset (its drift shows in chunks 5-9
+of 5,000 rows)."""
 
 
 @functools.cache

@@ -27,17 +27,7 @@ from postpilot.monitoring.multivariate import (
 )
 from postpilot.monitoring.run import DriftOptions, run_drift
 from tests.helpers import Run, as_json
-from tests.realdata import REAL_TABLES, penguins, random_halves, real_table
-
-CAR_LOAN_INPUTS = [
-    "car_value",
-    "salary_range",
-    "debt_to_income_ratio",
-    "loan_length",
-    "repaid_loan_on_prev_car",
-    "size_of_downpayment",
-    "driver_tenure",
-]
+from tests.realdata import CAR_LOAN_INPUTS, REAL_TABLES, penguins, random_halves, real_table
 
 
 @functools.cache

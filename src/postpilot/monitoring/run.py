@@ -51,7 +51,6 @@ from postpilot.monitoring.inputs import (
     check_names,
     check_options,
     count_rows,
-    listed,
     location,
     names_of,
 )
@@ -344,22 +343,7 @@ def drift_from_profiles(
     check_options(options)
     if not chunks:
         raise InputError("no stored chunks to recompute drift from", field="product")
-    for name in options.columns or ():
-        if name not in reference:
-            raise InputError(
-                f"the reference has no column {name!r}",
-                field="columns",
-                hint=f"Its columns are: {listed(list(reference.columns))}",
-            )
-    allowed = list(options.columns) if options.columns else list(reference.columns)
-    for option, named in (("tests", options.tests), ("thresholds", options.thresholds)):
-        for name in named:
-            if name not in allowed:
-                raise InputError(
-                    f"{name!r} is not a column of the stored reference",
-                    field=option,
-                    hint=f"Columns: {listed(allowed)}",
-                )
+    check_names(options, reference, None, list(reference.columns), None)
     columns, skipped, changes = _history_columns(reference, chunks, options, runs or {})
     if not columns:
         raise InputError(
