@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from postpilot.registry._tx import Tx
-from postpilot.store.models import ChunkProfileRow, MonitoringRunRow
+from postpilot.store.models import ChunkProfileRow, MonitorBatchRow, MonitoringRunRow, ProductRow
 
-__all__ = ["MonitoringRun", "StoredChunk", "list_runs", "record_run", "run_chunks"]
+__all__ = [
+    "MonitoringRun",
+    "ProcessedBatches",
+    "StoredChunk",
+    "list_runs",
+    "processed_batches",
+    "record_batch",
+    "record_run",
+    "run_chunks",
+]
 
 
 @dataclass(frozen=True)
@@ -117,3 +126,62 @@ def _entity(slug: str, row: MonitoringRunRow) -> MonitoringRun:
         created_by=row.created_by,
         created_at=row.created_at,
     )
+
+
+@dataclass(frozen=True)
+class ProcessedBatches:
+    """What monitor passes have processed of a product's source."""
+
+    keys: frozenset[str]
+    watermark: str | None
+    """The watermark of the last processed SQL batch (None: none yet)."""
+    last_at: datetime | None
+    """When data last arrived (the newest processed batch's time)."""
+
+
+def processed_batches(tx: Tx, product: ProductRow) -> ProcessedBatches:
+    keys = frozenset(
+        tx.session.scalars(
+            select(MonitorBatchRow.key).where(MonitorBatchRow.product_id == product.id)
+        )
+    )
+    last = tx.session.scalar(
+        select(MonitorBatchRow)
+        .where(MonitorBatchRow.product_id == product.id, MonitorBatchRow.watermark.is_not(None))
+        .order_by(MonitorBatchRow.id.desc())
+        .limit(1)
+    )
+    last_at = tx.session.scalar(
+        select(func.max(MonitorBatchRow.processed_at)).where(
+            MonitorBatchRow.product_id == product.id
+        )
+    )
+    if last_at is not None and last_at.tzinfo is None:  # SQLite's max() skips the type
+        last_at = last_at.replace(tzinfo=UTC)
+    return ProcessedBatches(keys, None if last is None else last.watermark, last_at)
+
+
+def record_batch(
+    tx: Tx,
+    product: ProductRow,
+    *,
+    key: str,
+    label: str,
+    watermark: str | None,
+    rows: int | None,
+    runs: list[int],
+) -> None:
+    """Mark a batch processed, in the transaction that stores its results."""
+    tx.session.add(
+        MonitorBatchRow(
+            product_id=product.id,
+            key=key,
+            label=label,
+            watermark=watermark,
+            rows=rows,
+            runs=json.dumps(runs),
+            processed_at=tx.now,
+            processed_by=tx.actor,
+        )
+    )
+    tx.session.flush()

@@ -25,7 +25,7 @@ from postpilot.errors import (
     MissingOwnerError,
     StageTransitionError,
 )
-from postpilot.registry import roles
+from postpilot.registry import policies, roles
 from postpilot.registry._text import check_name, check_text, limit_of
 from postpilot.registry._tx import Tx, check_slug
 from postpilot.registry.entities import (
@@ -170,6 +170,8 @@ def change_stage(tx: Tx, slug: str, stage: str, reason: str | None) -> Product:
         )
     if target in NEEDS_OWNER:
         _require_owner(tx, row, target)
+    if target is Stage.PRODUCTION:
+        _require_no_block(tx, row)
     row.stage = target.value
     tx.session.add(
         StageTransitionRow(
@@ -312,6 +314,22 @@ def summaries(tx: Tx, stage: str | None = None) -> list[ProductSummary]:
             )
         )
     return out
+
+
+def _require_no_block(tx: Tx, row: ProductRow) -> None:
+    active = policies.blocks(tx, row)
+    if active:
+        why = "; ".join(
+            f"rule {b.rule!r}"
+            + (f" (incident #{b.incident_id})" if b.incident_id is not None else "")
+            + f": {b.reason}"
+            for b in active
+        )
+        raise StageTransitionError(
+            f"{row.slug} cannot enter production: promotion is blocked by its policy: {why}",
+            field="stage",
+            hint="Resolve the incident first: postpilot incident resolve ID",
+        )
 
 
 def _require_owner(tx: Tx, row: ProductRow, target: Stage) -> None:

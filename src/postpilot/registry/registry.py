@@ -27,9 +27,12 @@ from postpilot.errors import ConfigError, NotFoundError
 from postpilot.registry import (
     audit,
     contracts,
+    incidents,
     labels,
     monitoring,
+    notifications,
     people,
+    policies,
     products,
     roles,
     training,
@@ -52,8 +55,11 @@ from postpilot.registry.entities import (
     Team,
     TrainingData,
 )
+from postpilot.registry.incidents import Incident
 from postpilot.registry.labels import LabelIngest
 from postpilot.registry.monitoring import MonitoringRun, StoredChunk
+from postpilot.registry.notifications import Notification
+from postpilot.registry.policies import PromotionBlock, StoredPolicy
 from postpilot.registry.products import ProductSpec
 from postpilot.settings import Settings
 from postpilot.store.engine import default_url
@@ -142,6 +148,14 @@ class Registry:
         actor = check_actor(self.actor)
         with self.store.transaction() as session:
             return op(Tx(session=session, actor=actor, now=datetime.now(UTC)))
+
+    def atomic(self, op: Callable[[Tx], T], *, now: datetime | None = None) -> T:
+        """Run ``op`` in one write transaction, as the acting person, at ``now``
+        (default: the current time). For postpilot's own layers (the policy engine
+        stores a batch's results, firings, incidents and notifications together)."""
+        actor = check_actor(self.actor)
+        with self.store.transaction() as session:
+            return op(Tx(session=session, actor=actor, now=now or datetime.now(UTC)))
 
     def _read(self, op: Callable[[Tx], T]) -> T:
         with self.store.reading() as session:
@@ -410,6 +424,47 @@ class Registry:
     def label_count(self, product: str) -> int:
         """How many predictions of the product have a label."""
         return self._read(lambda tx: labels.count(tx, product))
+
+    # -- policies and incidents ----------------------------------------------
+
+    def apply_policy(
+        self, slug: str, body: str, *, source: str | None = None
+    ) -> tuple[StoredPolicy, bool]:
+        """Store a product's policy text as its next version (checked by the caller:
+        see :func:`postpilot.policies.apply_policy`). Returns the version and whether
+        it is new: the same text as the latest version adds none."""
+        return self._write(lambda tx: policies.apply(tx, slug, body, source))
+
+    def policy(self, slug: str) -> StoredPolicy | None:
+        """The product's latest stored policy version; None if it has none."""
+        return self._read(lambda tx: policies.latest(tx, slug))
+
+    def policy_versions(self, slug: str) -> list[StoredPolicy]:
+        return self._read(lambda tx: policies.versions(tx, slug))
+
+    def promotion_blocks(self, slug: str) -> list[PromotionBlock]:
+        """The product's active promotion blocks (set by ``block_promotion`` actions)."""
+        return self._read(lambda tx: policies.blocks(tx, tx.product(slug)))
+
+    def incidents(self, *, product: str | None = None, status: str | None = None) -> list[Incident]:
+        return self._read(lambda tx: incidents.list_incidents(tx, product, status))
+
+    def incident(self, incident_id: int) -> Incident:
+        return self._read(lambda tx: incidents.get(tx, incident_id))
+
+    def acknowledge_incident(self, incident_id: int, *, note: str | None = None) -> Incident:
+        """Acknowledge an open incident: it is no longer escalated."""
+        return self._write(lambda tx: incidents.acknowledge(tx, incident_id, note))
+
+    def resolve_incident(self, incident_id: int, *, note: str | None = None) -> Incident:
+        """Resolve an incident; promotion blocks it set are lifted."""
+        return self._write(lambda tx: incidents.resolve(tx, incident_id, note))
+
+    def notifications(
+        self, *, product: str | None = None, status: str | None = None
+    ) -> list[Notification]:
+        """Stored notifications with every delivery attempt."""
+        return self._read(lambda tx: notifications.list_notifications(tx, product, status))
 
     # -- audit ----------------------------------------------------------------
 

@@ -300,3 +300,164 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class PolicyRow(Base):
+    """One version of a product's policy: the YAML as applied, and its fingerprint."""
+
+    __tablename__ = "policies"
+    __table_args__ = (UniqueConstraint("product_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(80))
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IncidentRow(Base):
+    """An incident a rule opened: open, then acknowledged, then resolved.
+
+    The partial unique index allows one unresolved incident per rule and product:
+    new evidence is appended to it (``incident_events``), never a duplicate.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index(
+            "uq_incidents_open_rule",
+            "product_id",
+            "rule",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(String(254))
+    assignee_role: Mapped[str | None] = mapped_column(String(32))
+    first_bad_chunk: Mapped[str] = mapped_column(String(200))
+    first_bad_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detected_chunk: Mapped[str] = mapped_column(String(200))
+    chunks_to_detect: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_by: Mapped[str] = mapped_column(String(254))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(254))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_to: Mapped[str | None] = mapped_column(String(254))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(254))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentEventRow(Base):
+    """One step in an incident's life: opened, evidence, notified, escalated, ack, resolved."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(254))
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class PolicyFiringRow(Base):
+    """A rule that held at one chunk for one subject: recorded once, so a second pass
+    over the same data fires nothing again."""
+
+    __tablename__ = "policy_firings"
+    __table_args__ = (UniqueConstraint("product_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    key: Mapped[str] = mapped_column(String(300))
+    rule: Mapped[str] = mapped_column(String(64))
+    chunk: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationRow(Base):
+    """A notification to deliver (the outbox): written with what caused it, delivered
+    after the commit, retried until it is delivered or gives up; never lost."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    channel: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    recipient_role: Mapped[str | None] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationAttemptRow(Base):
+    """One attempt to deliver a notification, failed or not."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class MonitorBatchRow(Base):
+    """A batch of a product's source that a monitor pass processed (files by path, size
+    and mtime; SQL by watermark range), stored with its results so a pass resumes."""
+
+    __tablename__ = "monitor_batches"
+    __table_args__ = (UniqueConstraint("product_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    key: Mapped[str] = mapped_column(String(300))
+    label: Mapped[str] = mapped_column(Text)
+    watermark: Mapped[str | None] = mapped_column(Text)
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    runs: Mapped[str] = mapped_column(Text)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_by: Mapped[str] = mapped_column(String(254))
+
+
+class PromotionBlockRow(Base):
+    """A policy's block on promoting a product, lifted when its incident is resolved."""
+
+    __tablename__ = "promotion_blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    rule: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(254))
