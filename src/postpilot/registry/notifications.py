@@ -12,6 +12,7 @@ raises an alert of its own through the store channel.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,14 +74,13 @@ def enqueue(
     recipient_role: str | None,
     subject: str,
     payload: dict[str, Any],
-) -> bool:
-    """Store a notification to deliver; False (and nothing stored) when ``key`` exists,
-    so carrying out the same firing twice notifies once."""
+) -> int | None:
+    """Store a notification to deliver and return its id; None (and nothing stored) when
+    ``key`` exists, so carrying out the same firing twice notifies once."""
     exists = tx.session.scalar(select(NotificationRow.id).where(NotificationRow.key == key))
     if exists is not None:
-        return False
-    tx.session.add(
-        NotificationRow(
+        return None
+    row = NotificationRow(
             key=key,
             product_id=None if product is None else product.id,
             incident_id=incident_id,
@@ -91,20 +91,25 @@ def enqueue(
             payload=json.dumps(payload, sort_keys=True, default=str),
             status="pending",
             attempts=0,
-            created_at=tx.now,
-            next_attempt_at=tx.now,
-        )
+        created_at=tx.now,
+        next_attempt_at=tx.now,
     )
+    tx.session.add(row)
     tx.session.flush()
-    return True
+    return row.id
 
 
-def due(tx: Tx, now: datetime, product: str | None = None) -> list[Notification]:
-    """Pending notifications whose next attempt time has come, oldest first."""
+def due(
+    tx: Tx, now: datetime, product: str | None = None, ids: Collection[int] | None = None
+) -> list[Notification]:
+    """Pending notifications whose next attempt time has come (of ``product``, of ``ids``),
+    oldest first."""
     query = select(NotificationRow).where(
         NotificationRow.status == "pending",
         or_(NotificationRow.next_attempt_at.is_(None), NotificationRow.next_attempt_at <= now),
     )
+    if ids is not None:
+        query = query.where(NotificationRow.id.in_(list(ids)))
     if product is not None:
         query = query.where(NotificationRow.product_id == tx.product(product).id)
     return [_entity(tx, r) for r in tx.session.scalars(query.order_by(NotificationRow.id))]

@@ -1,0 +1,146 @@
+"""The evidence a monitor pass gathers from one batch, before anything is stored.
+
+Drift against the training data of the product's newest model version that has
+some, the contract check of the batch (the policy's ``source.contract``, else
+that version's contract), and estimated performance when the policy's source
+says how the model's outputs are laid out. Everything slow happens here,
+outside any transaction; :mod:`postpilot.policies.monitor` stores the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from postpilot.errors import InputError
+from postpilot.registry import ModelVersion, Registry
+from postpilot.registry.monitoring import StoredChunk
+
+__all__ = ["Evidence", "RunToStore", "gather"]
+
+
+@dataclass(frozen=True)
+class RunToStore:
+    kind: str
+    reference: str
+    alert: bool
+    result: dict[str, Any]
+    chunks: list[StoredChunk] = field(default_factory=list)
+
+
+@dataclass
+class Evidence:
+    runs: list[RunToStore] = field(default_factory=list)
+    rows: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _wants(policy: Any, metric: str) -> bool:
+    return any(rule.when.metric == metric for rule in policy.rules)
+
+
+def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: Any) -> Evidence:
+    from postpilot.monitoring.run import DriftOptions, run_drift
+    from postpilot.monitoring.store import stored_chunks
+    from postpilot.profiles import profile
+
+    source = policy.source
+    assert version.training_data is not None
+    reference = version.training_data.uri
+    evidence = Evidence()
+    current = None
+    start = end = None
+    try:
+        report = run_drift(
+            reference,
+            batch.data,
+            DriftOptions(
+                chunk_period=source.chunk_period,
+                timestamp=source.timestamp if source.chunk_period else None,
+                multivariate=_wants(policy, "drift.multivariate"),
+            ),
+        )
+    except InputError as exc:
+        evidence.notes.append(f"{batch.label}: drift not computed: {exc.message}")
+    else:
+        evidence.runs.append(
+            RunToStore(
+                "drift", reference, report.alert, report.to_dict(), stored_chunks(report)
+            )
+        )
+        if report.profiles is not None:
+            current = report.profiles[1]
+        evidence.rows = sum(c.rows for c in report.chunks)
+        starts = [c.start for c in report.chunks if c.start is not None]
+        ends = [c.end for c in report.chunks if c.end is not None]
+        start = min(starts) if starts else None
+        end = max(ends) if ends else None
+    contract = _contract(reg, slug, policy, version)
+    if contract is not None:
+        from postpilot.contracts.check import check_profile
+
+        if current is None:
+            current = profile(batch.data)
+        checked = check_profile(contract, current)
+        evidence.rows = checked.rows
+        evidence.runs.append(
+            RunToStore(
+                "contract",
+                contract.name,
+                not checked.ok,
+                {
+                    "contract": contract.name,
+                    "ok": checked.ok,
+                    "chunks": [
+                        {
+                            "key": "batch",
+                            "start": _iso(start),
+                            "end": _iso(end),
+                            "rows": checked.rows,
+                            "findings": [f.to_dict() for f in checked.findings],
+                        }
+                    ],
+                },
+            )
+        )
+    if source.performance is not None:
+        evidence.runs.append(_performance(reg, slug, source, reference, batch))
+    return evidence
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _contract(reg: Registry, slug: str, policy: Any, version: ModelVersion) -> Any:
+    named = policy.source.contract or version.contract
+    if not named:
+        return None
+    name, _, number = named.partition("@")
+    return reg.contract(name, int(number) if number else None).contract
+
+
+def _performance(reg: Registry, slug: str, source: Any, reference: str, batch: Any) -> RunToStore:
+    from postpilot.performance.run import PerformanceOptions, estimate_performance
+
+    spec = source.performance
+    options = PerformanceOptions(
+        problem=spec.problem,
+        y_true=spec.y_true,
+        metrics=list(spec.metrics),
+        y_pred=spec.y_pred,
+        y_pred_proba=spec.y_score,
+        chunk_period=source.chunk_period,
+        timestamp=source.timestamp if source.chunk_period else None,
+        id_column=spec.id_column,
+    )
+    labels = None
+    if spec.id_column:
+
+        def labels(ids: list[str]) -> dict[str, object]:
+            return reg.labels(slug, ids)
+
+    report = estimate_performance(reference, batch.data, options, labels=labels)
+    return RunToStore("performance", reference, report.alert, report.to_dict())

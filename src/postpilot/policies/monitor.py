@@ -1,0 +1,204 @@
+"""One monitor pass per product: new data in, evidence stored, the policy carried out.
+
+For each product with a policy source, a pass
+
+1. lists the batches of its source not processed yet (:mod:`postpilot.monitoring.sources`);
+2. for each batch, in order: checks it against the contract, computes drift
+   against the training data (and estimated performance when the policy says
+   how), and in ONE transaction stores those runs, marks the batch processed,
+   evaluates the policy over the product's whole stored history and carries
+   out every firing not carried out before;
+3. evaluates the time-based metrics (no data seen, orphaned roles) and the
+   escalations that are due, in one more transaction;
+4. delivers the notifications that are due (:mod:`postpilot.policies.notifier`).
+
+Because each batch's evidence and consequences commit together, and firings and
+notifications are keyed, a pass that dies half-way resumes with the batches it
+had not stored, and a second pass over the same data changes nothing and sends
+nothing. ``now`` can be given (``monitor run --as-of``) to replay history: every
+time the pass records is then that time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from postpilot.errors import InputError
+from postpilot.policies.engine import Outcome, carry_out, escalate_due
+from postpilot.policies.evaluate import evaluate
+from postpilot.policies.observations import (
+    Observation,
+    observations_from_run,
+    orphan_observations,
+    silence_observation,
+)
+from postpilot.policies.store import LoadedPolicy, load_effective
+from postpilot.registry import Registry
+from postpilot.registry import monitoring as runs
+from postpilot.registry._tx import Tx
+from postpilot.registry.products import get as get_product
+
+__all__ = ["PassResult", "monitor_products", "run_pass"]
+
+Progress = Callable[[str, int, int], None]
+"""``progress(product, done, total)`` after each batch."""
+
+
+@dataclass
+class PassResult:
+    """What one pass did for one product."""
+
+    product: str
+    batches: int = 0
+    runs: list[int] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    firings: int = 0
+    notes: list[str] = field(default_factory=list)
+    deliveries: list[str] = field(default_factory=list)
+
+
+def monitor_products(reg: Registry, product: str | None) -> list[str]:
+    """The products a pass covers: the one named, else every product in pilot or
+    production, and any other with a stored policy."""
+    if product is not None:
+        reg.product(product)
+        return [product]
+    out = []
+    for summary in reg.products():
+        if summary.stage in ("pilot", "production") or reg.policy(summary.slug) is not None:
+            out.append(summary.slug)
+    return out
+
+
+def run_pass(
+    reg: Registry,
+    slug: str,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> PassResult:
+    """One monitor pass for one product (see the module's docstring)."""
+    at = now or datetime.now(UTC)
+    loaded = load_effective(reg, slug)
+    result = PassResult(slug)
+    source = loaded.policy.source
+    if source is not None:
+        _batches(reg, slug, loaded, at, result, progress, environ)
+    outcome = Outcome()
+
+    def timed(tx: Tx) -> None:
+        row = tx.product(slug)
+        product = get_product(tx, slug)
+        extra = list(orphan_observations(product, at))
+        if source is not None:
+            processed = runs.processed_batches(tx, row)
+            extra.append(silence_observation(processed.last_at, at, since=_since(reg, slug, tx)))
+        observations = _history(tx, slug) + extra
+        firings = [f for f in evaluate(loaded.policy, observations) if f.chunk in _ids(extra)]
+        carry_out(tx, row, product, loaded.policy, loaded.version, firings, outcome)
+        escalate_due(tx, at, outcome, slug)
+
+    reg.atomic(timed, now=at)
+    result.done.extend(outcome.done)
+    result.firings += outcome.firings
+    return result
+
+
+def _ids(observations: list[Observation]) -> set[str]:
+    return {o.chunk for o in observations}
+
+
+def _since(reg: Registry, slug: str, tx: Tx) -> datetime:
+    """When monitoring of the product began: its policy's first version, else its creation."""
+    row = tx.product(slug)
+    return row.created_at
+
+
+def _history(tx: Tx, slug: str) -> list[Observation]:
+    out: list[Observation] = []
+    for run in runs.list_runs(tx, slug):
+        out.extend(observations_from_run(run))
+    return out
+
+
+def _batches(
+    reg: Registry,
+    slug: str,
+    loaded: LoadedPolicy,
+    at: datetime,
+    result: PassResult,
+    progress: Progress | None,
+    environ: Mapping[str, str] | None,
+) -> None:
+    from postpilot.monitoring.sources import open_batch_source
+    from postpilot.policies.evidence import Evidence, gather
+
+    source = loaded.policy.source
+    assert source is not None
+    spec = source.model_dump(exclude_none=True)
+    base = Path(loaded.file).parent if loaded.file else None
+    batches_source = open_batch_source(spec, base_dir=base, environ=environ)
+    processed = reg.atomic(lambda tx: runs.processed_batches(tx, tx.product(slug)), now=at)
+    pending = batches_source.pending(processed.keys, processed.watermark)
+    reference = _reference(reg, slug)
+    for index, batch in enumerate(pending):
+        evidence: Evidence = gather(reg, slug, loaded.policy, reference, batch)
+        outcome = Outcome()
+
+        def store(tx: Tx, evidence: Evidence = evidence, batch: Any = batch) -> list[int]:
+            row = tx.product(slug)
+            ids = [
+                runs.record_run(
+                    tx,
+                    slug,
+                    kind=r.kind,
+                    reference=r.reference,
+                    current=batch.label,
+                    alert=r.alert,
+                    result=r.result,
+                    chunks=r.chunks,
+                ).id
+                for r in evidence.runs
+            ]
+            runs.record_batch(
+                tx,
+                row,
+                key=batch.key,
+                label=batch.label,
+                watermark=batch.watermark,
+                rows=evidence.rows,
+                runs=ids,
+            )
+            product = get_product(tx, slug)
+            firings = evaluate(loaded.policy, _history(tx, slug))
+            fresh = [f for f in firings if f.run_id in set(ids)]
+            carry_out(tx, row, product, loaded.policy, loaded.version, fresh, outcome)
+            return ids
+
+        ids = reg.atomic(store, now=at)
+        result.batches += 1
+        result.runs.extend(ids)
+        result.done.extend(outcome.done)
+        result.firings += outcome.firings
+        result.notes.extend(evidence.notes)
+        if progress is not None:
+            progress(slug, index + 1, len(pending))
+
+
+def _reference(reg: Registry, slug: str) -> Any:
+    """The product's newest model version that has training data and a contract."""
+    product = reg.product(slug)
+    for version in reversed(product.versions):
+        if version.training_data is not None:
+            return version
+    raise InputError(
+        f"product {slug!r} has no model version with training data to compare new data with",
+        field="product",
+        hint=f"Register one: postpilot model register {slug} --artifact URI --flavor F "
+        "--training-data PATH",
+    )

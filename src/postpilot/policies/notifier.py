@@ -1,0 +1,204 @@
+"""Deliver the notifications that are due, recording every attempt.
+
+A pass tries each due notification a few times with jittered backoff
+(:func:`postpilot.policies.delivery.deliver`), recording each attempt in the
+store. One that still fails waits for its next attempt time, growing from a
+minute to four hours, and is retried by the next pass; after
+:data:`MAX_ATTEMPTS` attempts or :data:`GIVE_UP_AFTER` it is ``failed``, and
+an alert that the channel keeps failing goes to the product's monitoring lead
+through the store channel, which always works. A notification is never
+silently lost: it is delivered, pending (with its attempts visible), or failed
+(with an alert about it).
+
+Channels are the policy's own (``channels:``), the global ones
+(``$POSTPILOT_HOME/channels.yaml``) and ``store`` and ``console``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from postpilot.policies.actions.base import STORE, short_key
+from postpilot.registry import Registry, notifications
+from postpilot.registry._tx import Tx
+from postpilot.registry.notifications import Notification
+
+__all__ = ["GIVE_UP_AFTER", "MAX_ATTEMPTS", "RETRY_SCHEDULE", "Delivered", "deliver_due", "message_of"]
+
+RETRY_SCHEDULE = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=4),
+)
+"""The wait before the next pass retries, after a pass's attempts all failed (the last
+value repeats)."""
+MAX_ATTEMPTS = 20
+GIVE_UP_AFTER = timedelta(days=2)
+IN_PASS_ATTEMPTS = 4
+"""Attempts within one pass, 0.5 s apart and doubling, with full jitter."""
+
+
+@dataclass
+class Delivered:
+    delivered: list[int] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
+def message_of(n: Notification) -> object:
+    from postpilot.policies.channels import Message
+
+    recipient = n.payload.get("recipient") or {}
+    return Message(
+        id=f"pp-{n.key if len(n.key) < 80 else short_key(n.key, 0)}",
+        product=n.product,
+        subject=n.subject,
+        text=str(n.payload.get("text", n.subject)),
+        recipient_email=recipient.get("email"),
+        recipient_name=recipient.get("name"),
+        recipient_role=recipient.get("role"),
+        severity=n.payload.get("severity"),
+        data={"kind": n.payload.get("kind"), "notification": n.id, **n.payload.get("data", {})},
+        created_at=n.created_at,
+    )
+
+
+def deliver_due(
+    reg: Registry,
+    channels: Mapping[str, object],
+    *,
+    now: datetime,
+    product: str | None = None,
+    ids: Collection[int] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Delivered:
+    """Try every due notification (of ``product``, else all; only ``ids`` when given)
+    through its channel."""
+    from postpilot.policies.delivery import deliver
+
+    out = Delivered()
+    due = reg.atomic(lambda tx: notifications.due(tx, now, product, ids), now=now)
+    for n in due:
+        channel = channels.get(n.channel)
+        if channel is None:
+            _record(reg, n, now, ok=False, status=None, detail=f"no channel named {n.channel!r} "
+                    "is configured", final=True)
+            out.failed.append(n.id)
+            out.lines.append(f"notification #{n.id}: no channel {n.channel!r}; marked failed")
+            continue
+        message = message_of(n)
+        tried = {"count": 0}
+
+        def on_attempt(attempt: int, delivery: object, n: Notification = n) -> None:
+            tried["count"] = attempt
+            ok = bool(getattr(delivery, "ok", False))
+            last = ok or not getattr(delivery, "retryable", False) or attempt >= IN_PASS_ATTEMPTS
+            _record(
+                reg,
+                n,
+                now,
+                ok=ok,
+                status=getattr(delivery, "status", None),
+                detail=str(getattr(delivery, "detail", "")),
+                final=last and not ok and not getattr(delivery, "retryable", False),
+                attempts_before=n.attempts + attempt - 1,
+                last_of_pass=last,
+            )
+
+        result = deliver(channel, message, attempts=IN_PASS_ATTEMPTS, on_attempt=on_attempt, sleep=sleep)  # type: ignore[arg-type]
+        if result.ok:
+            out.delivered.append(n.id)
+            if n.channel != STORE:
+                out.lines.append(f"delivered #{n.id} to {n.recipient or 'nobody'} via {n.channel}")
+        else:
+            state = reg.notifications(product=n.product)
+            current = next(x for x in state if x.id == n.id)
+            if current.status == "failed":
+                out.failed.append(n.id)
+                out.lines.append(
+                    f"notification #{n.id} via {n.channel} FAILED after {current.attempts} "
+                    f"attempts: {result.detail}"
+                )
+            else:
+                out.pending.append(n.id)
+                out.lines.append(
+                    f"notification #{n.id} via {n.channel} not delivered ({result.detail}); "
+                    f"retried after {current.next_attempt_at:%H:%M} UTC"
+                )
+    return out
+
+
+def _next(attempts: int, created: datetime, now: datetime) -> datetime | None:
+    if attempts >= MAX_ATTEMPTS or now - created >= GIVE_UP_AFTER:
+        return None
+    passes = max(0, attempts // IN_PASS_ATTEMPTS - 1)
+    return now + RETRY_SCHEDULE[min(passes, len(RETRY_SCHEDULE) - 1)]
+
+
+def _record(
+    reg: Registry,
+    n: Notification,
+    now: datetime,
+    *,
+    ok: bool,
+    status: int | None,
+    detail: str,
+    final: bool,
+    attempts_before: int | None = None,
+    last_of_pass: bool = True,
+) -> None:
+    def op(tx: Tx) -> None:
+        attempts = (n.attempts if attempts_before is None else attempts_before) + 1
+        if ok:
+            next_at = None
+        elif final:
+            next_at = None
+        elif not last_of_pass:
+            next_at = now
+        else:
+            next_at = _next(attempts, n.created_at, now)
+        updated = notifications.record_attempt(
+            tx, n.id, ok=ok, status_code=status, detail=detail, next_attempt_at=next_at
+        )
+        if updated.status == "failed" and n.channel != STORE:
+            _channel_alert(tx, updated)
+
+    reg.atomic(op, now=now)
+
+
+def _channel_alert(tx: Tx, n: Notification) -> None:
+    """A channel gave up on a notification: say so through the store channel."""
+    from postpilot.policies.recipients import resolve
+    from postpilot.registry.products import get as get_product
+
+    product_row = None if n.product is None else tx.product(n.product)
+    people = [None]
+    if n.product is not None:
+        people = [r.email for r in resolve(get_product(tx, n.product), "monitoring_lead")]
+    subject = f"[postpilot] channel {n.channel!r} failed to deliver notification #{n.id}"
+    for email in people:
+        notifications.enqueue(
+            tx,
+            key=short_key(f"channel-failed|{n.id}|{email}"),
+            product=product_row,
+            incident_id=n.incident_id,
+            channel=STORE,
+            recipient=email,
+            recipient_role="monitoring_lead",
+            subject=subject,
+            payload={
+                "kind": "channel_failed",
+                "subject": subject,
+                "text": f"{subject} to {n.recipient or 'nobody'} after {n.attempts} attempts: "
+                f"{n.last_error}. The notification was: {n.subject}",
+                "severity": "high",
+                "recipient": {"email": email, "name": None, "role": "monitoring_lead"},
+                "data": {"notification": n.id, "channel": n.channel, "error": n.last_error},
+            },
+        )

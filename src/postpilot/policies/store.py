@@ -1,0 +1,66 @@
+"""A product's effective policy: its latest applied version, else the default policy.
+
+``apply_policy`` checks a policy file completely (every mistake, with its
+line) before anything is stored, then stores its text as a new version
+(audited). A product that never had a policy applied gets
+:func:`postpilot.policies.defaults.default_policy`, built from its SLA, so
+every product in pilot or production is watched from the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from postpilot.errors import PolicyError
+from postpilot.registry import Registry
+from postpilot.registry.policies import StoredPolicy
+
+__all__ = ["LoadedPolicy", "apply_policy", "load_effective"]
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """The policy in force: ``version`` None and ``default`` True for the default one;
+    ``file`` is where the applied text came from (relative source paths resolve
+    against its folder)."""
+
+    policy: Any
+    version: int | None
+    file: str | None
+    default: bool
+
+
+def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
+    from postpilot.policies.defaults import default_policy
+    from postpilot.policies.io import loads_policy
+
+    stored = reg.policy(slug)
+    if stored is None:
+        sla = reg.product(slug).sla
+        return LoadedPolicy(
+            default_policy(sla.quality_metric, sla.quality_threshold), None, None, True
+        )
+    policy = loads_policy(stored.body, source=f"{slug} policy v{stored.version}")
+    return LoadedPolicy(policy, stored.version, stored.source, False)
+
+
+def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredPolicy, bool]:
+    """Check the policy file and store it as the product's next version. Nothing is
+    stored when the file has a mistake; the same text as the latest version adds none."""
+    from postpilot.policies.io import load_policy
+
+    file = Path(path)
+    reg.product(product)  # an unknown product fails first
+    policy = load_policy(file)
+    named = getattr(policy, "product", None)
+    if named is not None and named != product:
+        raise PolicyError(
+            f"{file}: the policy is for product {named!r}, not {product!r}",
+            file=str(file),
+            field="product",
+            hint=f"Apply it with --product {named}, or change its 'product:' line",
+        )
+    body = file.read_text(encoding="utf-8")
+    return reg.apply_policy(product, body, source=str(file.resolve()))
