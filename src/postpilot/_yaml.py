@@ -133,6 +133,8 @@ def _describe(err: ErrorDetails, model: type[BaseModel], node: yaml.Node | None,
     ctx = err.get("ctx") or {}
     if isinstance(ctx.get("error"), ErrorAt):
         loc += ctx["error"].loc
+    if loc and loc[-1] == "[key]":  # pydantic's mark for a mapping key that failed
+        loc.pop()
     path, owner, end = _resolve(model, loc)
     message = err["msg"].removeprefix("Value error, ")
     kind = err["type"]
@@ -157,6 +159,8 @@ def _describe(err: ErrorDetails, model: type[BaseModel], node: yaml.Node | None,
         message = f"should be a mapping{keys}, got {_shown(err.get('input'))}"
     elif kind == "list_type":
         message = f"should be a list, got {_shown(err.get('input'))}"
+    elif kind.endswith(("_type", "_parsing", "than", "than_equal")) and "input" in err:
+        message = f"{message}, got {_shown(err['input'])}"
     field = ".".join(str(part) for part in path) or "(top level)"
     return f"{src}:{line_of(node, path)}: {field}: {message}"
 
