@@ -319,6 +319,7 @@ def test_sql_rows_come_once_each_in_watermark_order(watched: Table, database_url
     assert source.pending({first.key, second.key}, second.watermark) == []
     # a pass that died before storing the second batch reads the same rows again
     assert source.pending({first.key}, first.watermark) == [second]
+    assert source.pending({second.key}, first.watermark) == []  # its key alone marks it done
 
 
 @pytest.mark.postgres
