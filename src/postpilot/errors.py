@@ -5,7 +5,8 @@ The hierarchy::
     PostpilotError                      root; catch this to catch everything below
     ├── InputError(ValueError)          a value, file or option is not acceptable
     │   ├── ConfigError                 a setting or environment variable is wrong
-    │   └── ContractError               a data contract file is malformed
+    │   ├── ContractError               a data contract file is malformed
+    │   └── PolicyError                 a policy file is malformed
     ├── NotFoundError(LookupError)      a named thing does not exist
     ├── ConflictError                   a thing with that name already exists
     ├── RuleViolation                   the registry's rules forbid the change
@@ -36,6 +37,7 @@ __all__ = [
     "MissingOwnerError",
     "NotAPersonError",
     "NotFoundError",
+    "PolicyError",
     "PostpilotError",
     "RuleViolation",
     "StageTransitionError",
@@ -76,6 +78,22 @@ class ConfigError(InputError):
 
 class ContractError(InputError):
     """A data contract file is malformed; ``problems`` lists every mistake found."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        file: str | None = None,
+        hint: str | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, field=field, file=file, hint=hint)
+        self.problems = problems or [message]
+
+
+class PolicyError(InputError):
+    """A policy file is malformed; ``problems`` lists every mistake found."""
 
     def __init__(
         self,

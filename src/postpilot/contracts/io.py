@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from postpilot._yaml import describe_errors, load_yaml_document, raise_problems
 from postpilot.contracts.model import Contract
 from postpilot.errors import ContractError, InputError
 
@@ -28,16 +28,7 @@ def load_contract(path: str | Path) -> Contract:
 
 
 def loads_contract(text: str, *, source: str = "<contract>") -> Contract:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ContractError(
-            f"{source}{line}: not valid YAML: {problem}", file=f"{source}{line}"
-        ) from exc
+    data, node = load_yaml_document(text, source, ContractError)
     if not isinstance(data, dict):
         raise ContractError(
             f"{source}:1: a contract is a mapping with 'name' and 'columns'", file=source
@@ -45,47 +36,7 @@ def loads_contract(text: str, *, source: str = "<contract>") -> Contract:
     try:
         return Contract.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(err, node, source) for err in exc.errors()]
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ContractError(f"{first}{more}", file=source, problems=problems) from None
-
-
-def _describe(err: Any, root: yaml.Node | None, source: str) -> str:
-    loc = [str(part) for part in err["loc"]]
-    node, line = root, 1
-    for part in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        match = next(((k, v) for k, v in node.value if k.value == part), None)
-        if match is None:
-            break
-        line = match[0].start_mark.line + 1
-        node = match[1]
-    field = ".".join(loc) or "(top level)"
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown key"
-        allowed = _allowed_keys(loc)
-        if allowed:
-            message += f"; allowed: {', '.join(allowed)}"
-    elif err["type"] == "literal_error" and "input" in err:
-        message = f"{message}, got {err['input']!r}"
-    return f"{source}:{line}: {field}: {message}"
-
-
-def _allowed_keys(loc: list[str]) -> list[str]:
-    from postpilot.contracts.model import ColumnSpec, Range, Reference, RowSpec
-
-    parent = loc[:-1]
-    model: Any = Contract
-    if len(parent) >= 2 and parent[0] == "columns":
-        model = ColumnSpec
-        if len(parent) >= 3:
-            model = {"range": Range, "reference": Reference}.get(parent[2], ColumnSpec)
-    elif parent == ["rows"]:
-        model = RowSpec
-    return list(model.model_fields)
+        raise_problems(ContractError, describe_errors(exc, Contract, node, source), source)
 
 
 def dumps_contract(contract: Contract) -> str:
