@@ -39,6 +39,7 @@ from postpilot.cli.models import model_app, model_card
 from postpilot.cli.monitoring import drift, drift_history
 from postpilot.cli.people import person_app, team_app
 from postpilot.cli.performance import estimate
+from postpilot.cli.policies import incident_app, monitor_app, notify_app, policy_app
 from postpilot.cli.products import product_app, role_app, source_app
 from postpilot.demo import demo_in_tempdir, run_demo
 from postpilot.errors import InputError
@@ -82,6 +83,10 @@ for sub in (
     model_app,
     contract_app,
     labels_app,
+    policy_app,
+    incident_app,
+    notify_app,
+    monitor_app,
     audit_app,
 ):
     app.add_typer(sub)

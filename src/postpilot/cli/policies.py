@@ -82,7 +82,8 @@ def policy_show(
     """Print the product's effective policy: its latest version, else the default one.
 
     Secrets are never printed: channels show where their secrets come from."""
-    from postpilot.policies.io import dumps_policy
+    import yaml
+
     from postpilot.policies.store import load_effective
 
     if fmt not in ("yaml", "json"):
@@ -90,11 +91,18 @@ def policy_show(
     loaded = load_effective(registry(), product)
     origin = "the default policy" if loaded.default else f"policy v{loaded.version}"
     if fmt == "json":
-        emit_json({"product": product, "version": loaded.version, "default": loaded.default,
-                   "policy": loaded.policy.to_data()})
+        emit_json(
+            {
+                "product": product,
+                "version": loaded.version,
+                "default": loaded.default,
+                "policy": loaded.policy.to_data(),
+            }
+        )
         return
     notes.print(f"{plain(product)}: {origin}", style="dim")
-    console.print(dumps_policy(loaded.policy), markup=False, highlight=False, end="")
+    text = yaml.safe_dump(loaded.policy.to_data(), sort_keys=False, allow_unicode=True, width=100)
+    console.print(text, markup=False, highlight=False, end="")
 
 
 @command(policy_app, "schema")
@@ -167,8 +175,17 @@ def policy_test(
 
 
 def _incident_table(items: list[Any]) -> None:
-    table = Table("#", "product", "rule", "severity", "status", "assignee", "opened (UTC)",
-                  "to detect", "to ack")
+    table = Table(
+        "#",
+        "product",
+        "rule",
+        "severity",
+        "status",
+        "assignee",
+        "opened (UTC)",
+        "to detect",
+        "to ack",
+    )
     for i in items:
         ack = i.time_to_acknowledge
         table.add_row(
@@ -209,7 +226,9 @@ def incident_show(
 def _print_incident(i: Any) -> None:
     console.print(f"incident #{i.id} on {plain(i.product)}: {i.severity}, {i.status}")
     console.print(f"  {plain(i.title)}")
-    console.print(f"  rule {plain(i.rule)} (policy {'default' if i.policy_version is None else 'v' + str(i.policy_version)}); assignee {plain(i.assignee or 'nobody')}")
+    console.print(
+        f"  rule {plain(i.rule)} (policy {'default' if i.policy_version is None else 'v' + str(i.policy_version)}); assignee {plain(i.assignee or 'nobody')}"
+    )
     console.print(
         f"  first bad chunk {plain(i.first_bad_chunk)} at {_when(i.first_bad_at)} UTC; "
         f"detected at chunk {plain(i.detected_chunk)}; time to detect: "
@@ -256,7 +275,9 @@ def incident_resolve(
 
 @command(notify_app, "test")
 def notify_test(
-    channel: Annotated[str, typer.Argument(help="The channel's name (store, console, or configured).")],
+    channel: Annotated[
+        str, typer.Argument(help="The channel's name (store, console, or configured).")
+    ],
     product: Annotated[
         str | None, typer.Option("--product", help="Use the product's policy channels too.")
     ] = None,
@@ -267,7 +288,7 @@ def notify_test(
     """Send a test message through a channel now; exit 1 if it is not delivered.
 
     The attempt is recorded in the store, as evidence that monitoring is wired."""
-    from postpilot.policies.wiring import send_test
+    from postpilot.policies.service import send_test
 
     delivery = send_test(registry(), channel, product=product, to=to)
     if delivery.ok:
@@ -315,7 +336,8 @@ def _as_of(value: str | None) -> datetime | None:
         at = datetime.fromisoformat(value)
     except ValueError:
         raise InputError(
-            f"{value!r} is not an ISO 8601 time", field="as_of",
+            f"{value!r} is not an ISO 8601 time",
+            field="as_of",
             hint="Use for example 2026-03-01T06:00:00Z",
         ) from None
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
@@ -325,13 +347,18 @@ def _as_of(value: str | None) -> datetime | None:
 def monitor_run(
     product: Annotated[
         str | None,
-        typer.Option("--product", help="Only this product (default: every product in pilot "
-                     "or production, and any with a policy)."),
+        typer.Option(
+            "--product",
+            help="Only this product (default: every product in pilot "
+            "or production, and any with a policy).",
+        ),
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Act as if it were this time (ISO 8601): to replay "
-                     "history. Default: now."),
+        typer.Option(
+            "--as-of",
+            help="Act as if it were this time (ISO 8601): to replay history. Default: now.",
+        ),
     ] = None,
     fmt: Format = FormatOption,
 ) -> None:
@@ -340,9 +367,11 @@ def monitor_run(
 
     Idempotent: a second pass over the same data changes nothing and sends nothing. For
     cron, Airflow or a Kubernetes CronJob. Exit 0 when no rule fired, 1 when one did."""
-    from postpilot.policies.wiring import monitor_once
+    from postpilot.policies.service import monitor_once
 
-    results = monitor_once(registry(), product, now=_as_of(as_of), show_progress=fmt is Format.table)
+    results = monitor_once(
+        registry(), product, now=_as_of(as_of), show_progress=fmt is Format.table
+    )
     _print_pass(results, fmt)
     if any(r.firings for r in results):
         raise typer.Exit(EXIT_FOUND)
@@ -352,17 +381,21 @@ def _print_pass(results: list[Any], fmt: Format) -> None:
     if fmt is Format.json:
         emit_json(
             [
-                {"product": r.product, "batches": r.batches, "runs": r.runs,
-                 "firings": r.firings, "done": r.done, "notes": r.notes,
-                 "deliveries": r.deliveries}
+                {
+                    "product": r.product,
+                    "batches": r.batches,
+                    "runs": r.runs,
+                    "firings": r.firings,
+                    "done": r.done,
+                    "notes": r.notes,
+                    "deliveries": r.deliveries,
+                }
                 for r in results
             ]
         )
         return
     for r in results:
-        console.print(
-            f"{plain(r.product)}: {r.batches} new batch(es), {r.firings} firing(s)"
-        )
+        console.print(f"{plain(r.product)}: {r.batches} new batch(es), {r.firings} firing(s)")
         for line in r.done + r.deliveries:
             console.print(f"  {plain(line)}")
         for line in r.notes:
@@ -379,7 +412,7 @@ def monitor_serve(
 ) -> None:
     """Run `monitor run` every interval until stopped (Ctrl-C): the embedded default."""
     from postpilot.policies.model import parse_duration
-    from postpilot.policies.wiring import monitor_once
+    from postpilot.policies.service import monitor_once
 
     interval = parse_duration(every).total_seconds()
     done = 0

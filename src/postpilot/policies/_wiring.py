@@ -42,6 +42,10 @@ class WebhookChannel(Strict):
     url_env: EnvName | None = None
     secret_env: EnvName | None = None
     secret_file: str | None = Field(default=None, min_length=1)
+    allow_private: bool = False
+    """Allow a loopback or private address (a receiver on this machine or the LAN);
+    link-local and cloud metadata addresses are refused regardless."""
+    timeout: float = Field(default=10.0, gt=0, le=300)
 
     @model_validator(mode="after")
     def _complete(self) -> WebhookChannel:
@@ -57,6 +61,8 @@ class SlackChannel(Strict):
     type: Literal["slack"]
     url: Url | None = None
     url_env: EnvName | None = None
+    allow_private: bool = False
+    timeout: float = Field(default=10.0, gt=0, le=300)
 
     @model_validator(mode="after")
     def _complete(self) -> SlackChannel:
@@ -75,6 +81,7 @@ class EmailChannel(Strict):
     smtp_host: str = Field(min_length=1)
     smtp_port: int = Field(default=587, ge=1, le=65535, strict=True)
     starttls: bool = True
+    ssl: bool = False
     username_env: EnvName | None = None
     password_env: EnvName | None = None
     sender: Email = Field(alias="from")
@@ -112,6 +119,8 @@ class PerformanceSetup(Strict):
     """What to estimate before labels arrive, and the model's output columns."""
 
     problem: Literal["binary", "multiclass", "regression"]
+    y_true: str = Field(min_length=1)
+    """The label column of the reference (training) data the estimator is fitted on."""
     y_pred: str | None = Field(default=None, min_length=1)
     y_score: str | dict[str, str] | None = None
     """binary: the probability column; multiclass: class -> its probability column."""

@@ -63,7 +63,7 @@ def carry_out(
             continue
         rule = rules[firing.rule]
         ctx = Context(tx, row, product, rule, firing, policy_version)
-        for index, spec in enumerate(rule.then):
+        for index, spec in enumerate(rule.actions):
             ctx.index = index
             ACTIONS[spec.key].carry_out(spec, ctx)
         stored.record_firing(
@@ -91,9 +91,9 @@ def describe(product: Product, policy: Any, firings: Sequence[Firing]) -> list[d
     for firing in firings:
         rule = rules[firing.rule]
         ctx = Context(None, None, product, rule, firing, None)
-        has_incident = any(spec.key == "open_incident" for spec in rule.then)
+        has_incident = any(spec.key == "open_incident" for spec in rule.actions)
         ctx.incident_is_new = has_incident and firing.rule not in open_rules
-        lines = [ACTIONS[spec.key].describe(spec, ctx) for spec in rule.then]
+        lines = [ACTIONS[spec.key].describe(spec, ctx) for spec in rule.actions]
         lines = [line for line in lines if line]
         if has_incident:
             open_rules.add(firing.rule)

@@ -64,9 +64,7 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
         evidence.notes.append(f"{batch.label}: drift not computed: {exc.message}")
     else:
         evidence.runs.append(
-            RunToStore(
-                "drift", reference, report.alert, report.to_dict(), stored_chunks(report)
-            )
+            RunToStore("drift", reference, report.alert, report.to_dict(), stored_chunks(report))
         )
         if report.profiles is not None:
             current = report.profiles[1]

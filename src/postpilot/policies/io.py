@@ -27,9 +27,18 @@ from pydantic import ValidationError
 
 from postpilot._yaml import describe_errors, load_yaml_document, raise_problems
 from postpilot.errors import PolicyError
-from postpilot.policies.model import Policy
+from postpilot.policies._types import ChannelName, Strict
+from postpilot.policies.model import Channel, Policy
 
-__all__ = ["SCHEMA_ID", "dumps_policy", "load_policy", "loads_policy", "policy_schema"]
+__all__ = [
+    "SCHEMA_ID",
+    "channel_spec",
+    "dumps_policy",
+    "load_channels",
+    "load_policy",
+    "loads_policy",
+    "policy_schema",
+]
 
 SCHEMA_ID = "urn:postpilot:schema:policy:1"
 
@@ -98,3 +107,37 @@ def policy_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         **schema,
     }
+
+
+class _ChannelsFile(Strict):
+    """``$POSTPILOT_HOME/channels.yaml``: channels every product may use."""
+
+    channels: dict[ChannelName, Channel]
+
+
+def load_channels(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The global channels file, checked like a policy (``file:line: field: problem``),
+    as channel specs for :func:`postpilot.policies.channels.make_channel`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read the channels file: {exc}", file=str(file)) from exc
+    source = str(file)
+    data, node = load_yaml_document(text, source, PolicyError, unique_keys=True)
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}:1: a channels file is a mapping with 'channels'", file=source)
+    try:
+        parsed = _ChannelsFile.model_validate(data)
+    except ValidationError as exc:
+        raise_problems(PolicyError, describe_errors(exc, _ChannelsFile, node, source), source)
+    return {name: channel_spec(model) for name, model in parsed.channels.items()}
+
+
+def channel_spec(model: Any) -> dict[str, Any]:
+    """A channel model as the mapping the channel layer reads (``smtp_host`` is ``host``)."""
+    spec: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for ours, theirs in (("smtp_host", "host"), ("smtp_port", "port")):
+        if ours in spec:
+            spec[theirs] = spec.pop(ours)
+    return spec

@@ -22,7 +22,7 @@ time the pass records is then that time.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from postpilot.policies.observations import (
     silence_observation,
 )
 from postpilot.policies.store import LoadedPolicy, load_effective
-from postpilot.registry import Registry
+from postpilot.registry import Product, Registry
 from postpilot.registry import monitoring as runs
 from postpilot.registry._tx import Tx
 from postpilot.registry.products import get as get_product
@@ -94,10 +94,14 @@ def run_pass(
     def timed(tx: Tx) -> None:
         row = tx.product(slug)
         product = get_product(tx, slug)
-        extra = list(orphan_observations(product, at))
+        extra = _episodes(product, orphan_observations(product, at))
         if source is not None:
             processed = runs.processed_batches(tx, row)
-            extra.append(silence_observation(processed.last_at, at, since=_since(reg, slug, tx)))
+            since = processed.last_at or row.created_at
+            silence = silence_observation(processed.last_at, at, since=since)
+            # one episode per silence: the same last arrival is the same chunk, so a pass
+            # every five minutes notifies once, not every five minutes
+            extra.append(replace(silence, chunk=f"silence/since/{since.isoformat()}"))
         observations = _history(tx, slug) + extra
         firings = [f for f in evaluate(loaded.policy, observations) if f.chunk in _ids(extra)]
         carry_out(tx, row, product, loaded.policy, loaded.version, firings, outcome)
@@ -113,10 +117,16 @@ def _ids(observations: list[Observation]) -> set[str]:
     return {o.chunk for o in observations}
 
 
-def _since(reg: Registry, slug: str, tx: Tx) -> datetime:
-    """When monitoring of the product began: its policy's first version, else its creation."""
-    row = tx.product(slug)
-    return row.created_at
+def _episodes(product: Product, observations: list[Observation]) -> list[Observation]:
+    """Orphaned-role observations keyed by the orphaned assignment (role, person, since),
+    so one hand-over that is not done yet is one episode, however many passes see it."""
+    held = {a.role.value: a for a in product.orphaned}
+    out = []
+    for o in observations:
+        a = held.get(o.subject or "")
+        tag = "held" if a is None else f"{a.email}/{a.assigned_at.isoformat()}"
+        out.append(replace(o, chunk=f"roles/{o.subject}/{tag}"))
+    return out
 
 
 def _history(tx: Tx, slug: str) -> list[Observation]:

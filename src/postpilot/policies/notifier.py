@@ -26,7 +26,14 @@ from postpilot.registry import Registry, notifications
 from postpilot.registry._tx import Tx
 from postpilot.registry.notifications import Notification
 
-__all__ = ["GIVE_UP_AFTER", "MAX_ATTEMPTS", "RETRY_SCHEDULE", "Delivered", "deliver_due", "message_of"]
+__all__ = [
+    "GIVE_UP_AFTER",
+    "MAX_ATTEMPTS",
+    "RETRY_SCHEDULE",
+    "Delivered",
+    "deliver_due",
+    "message_of",
+]
 
 RETRY_SCHEDULE = (
     timedelta(minutes=1),
@@ -87,8 +94,15 @@ def deliver_due(
     for n in due:
         channel = channels.get(n.channel)
         if channel is None:
-            _record(reg, n, now, ok=False, status=None, detail=f"no channel named {n.channel!r} "
-                    "is configured", final=True)
+            _record(
+                reg,
+                n,
+                now,
+                ok=False,
+                status=None,
+                detail=f"no channel named {n.channel!r} is configured",
+                final=True,
+            )
             out.failed.append(n.id)
             out.lines.append(f"notification #{n.id}: no channel {n.channel!r}; marked failed")
             continue
@@ -111,7 +125,9 @@ def deliver_due(
                 last_of_pass=last,
             )
 
-        result = deliver(channel, message, attempts=IN_PASS_ATTEMPTS, on_attempt=on_attempt, sleep=sleep)  # type: ignore[arg-type]
+        result = deliver(
+            channel, message, attempts=IN_PASS_ATTEMPTS, on_attempt=on_attempt, sleep=sleep
+        )  # type: ignore[arg-type]
         if result.ok:
             out.delivered.append(n.id)
             if n.channel != STORE:

@@ -18,12 +18,8 @@ __all__ = ["Escalate", "after_of"]
 
 
 def after_of(spec: Any) -> timedelta:
-    after = spec.after
-    if isinstance(after, timedelta):
-        return after
-    from postpilot.policies.model import parse_duration
-
-    return parse_duration(str(after))
+    delay: timedelta = spec.delay
+    return delay
 
 
 class Escalate(Action):
@@ -45,7 +41,4 @@ class Escalate(Action):
     def describe(self, spec: Any, ctx: Context) -> str:
         if not ctx.incident_is_new:
             return ""
-        return (
-            f"escalate to {people(ctx.recipients(spec.to))} if unacknowledged after "
-            f"{spec.after}"
-        )
+        return f"escalate to {people(ctx.recipients(spec.to))} if unacknowledged after {spec.after}"

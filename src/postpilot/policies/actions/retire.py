@@ -40,8 +40,9 @@ class Retire(Action):
             text=f"{ctx.summary()}. The policy asks to retire {slug}; confirm with: "
             f"postpilot product stage {slug} retired --reason '...'",
         )
-        ctx.done.append(f"retirement requested; the owner confirms with: postpilot product "
-                        f"stage {slug} retired")
+        ctx.done.append(
+            f"retirement requested; the owner confirms with: postpilot product stage {slug} retired"
+        )
 
     def describe(self, spec: Any, ctx: Context) -> str:
         if not ctx.firing.new_episode:

@@ -37,11 +37,12 @@ def channels_for(
     reg: Registry, product: str | None, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     from postpilot.policies.channels import default_channels, make_channel
+    from postpilot.policies.io import channel_spec
 
     specs: dict[str, Mapping[str, Any]] = dict(global_channel_specs(reg))
     if product is not None:
         loaded = load_effective(reg, product)
-        specs.update(loaded.policy.channel_specs())
+        specs.update({n: channel_spec(m) for n, m in loaded.policy.channels.items()})
     out: dict[str, Any] = default_channels()
     for name, spec in specs.items():
         out[name] = make_channel(name, spec, environ=environ)
