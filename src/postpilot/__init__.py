@@ -13,6 +13,7 @@ import logging
 
 from postpilot.errors import (
     AuditTamperedError,
+    ChannelConfigError,
     ConfigError,
     ConflictError,
     ContractError,
@@ -60,6 +61,7 @@ __all__ = [
     "AuditEvent",
     "AuditTamperedError",
     "AuditVerification",
+    "ChannelConfigError",
     "ConfigError",
     "ConflictError",
     "ContractError",
