@@ -13,6 +13,7 @@ import logging
 
 from postpilot.errors import (
     AuditTamperedError,
+    ChannelConfigError,
     ConfigError,
     ConflictError,
     ContractError,
@@ -61,6 +62,7 @@ __all__ = [
     "AuditEvent",
     "AuditTamperedError",
     "AuditVerification",
+    "ChannelConfigError",
     "ConfigError",
     "ConflictError",
     "ContractError",

@@ -5,6 +5,7 @@ The hierarchy::
     PostpilotError                      root; catch this to catch everything below
     ├── InputError(ValueError)          a value, file or option is not acceptable
     │   ├── ConfigError                 a setting or environment variable is wrong
+    │   │   └── ChannelConfigError      a notification channel's config or secret is wrong
     │   ├── ContractError               a data contract file is malformed
     │   └── PolicyError                 a policy file is malformed
     ├── NotFoundError(LookupError)      a named thing does not exist
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuditTamperedError",
+    "ChannelConfigError",
     "ConfigError",
     "ConflictError",
     "ContractError",
@@ -74,6 +76,14 @@ class InputError(PostpilotError, ValueError):
 
 class ConfigError(InputError):
     """A setting or ``POSTPILOT_*`` environment variable is wrong."""
+
+
+class ChannelConfigError(ConfigError):
+    """A notification channel's config is wrong, or its secret cannot be read.
+
+    ``field`` is the channel's name. The message names the key, environment
+    variable or file at fault and never the secret's value.
+    """
 
 
 class ContractError(InputError):
