@@ -227,7 +227,9 @@ def _print_incident(i: Any) -> None:
     console.print(f"incident #{i.id} on {plain(i.product)}: {i.severity}, {i.status}")
     console.print(f"  {plain(i.title)}")
     console.print(
-        f"  rule {plain(i.rule)} (policy {'default' if i.policy_version is None else 'v' + str(i.policy_version)}); assignee {plain(i.assignee or 'nobody')}"
+        f"  rule {plain(i.rule)} (policy "
+        f"{'default' if i.policy_version is None else f'v{i.policy_version}'}); "
+        f"assignee {plain(i.assignee or 'nobody')}"
     )
     console.print(
         f"  first bad chunk {plain(i.first_bad_chunk)} at {_when(i.first_bad_at)} UTC; "
@@ -411,7 +413,7 @@ def monitor_serve(
     ] = None,
 ) -> None:
     """Run `monitor run` every interval until stopped (Ctrl-C): the embedded default."""
-    from postpilot.policies.model import parse_duration
+    from postpilot.policies._types import parse_duration
     from postpilot.policies.service import monitor_once
 
     interval = parse_duration(every).total_seconds()

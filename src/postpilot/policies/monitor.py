@@ -160,7 +160,9 @@ def _batches(
         evidence: Evidence = gather(reg, slug, loaded.policy, reference, batch)
         outcome = Outcome()
 
-        def store(tx: Tx, evidence: Evidence = evidence, batch: Any = batch) -> list[int]:
+        def store(
+            tx: Tx, evidence: Evidence = evidence, batch: Any = batch, outcome: Outcome = outcome
+        ) -> list[int]:
             row = tx.product(slug)
             ids = [
                 runs.record_run(

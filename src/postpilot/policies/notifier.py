@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from postpilot.policies.actions.base import STORE, short_key
+from postpilot.policies.channels import Channel, Delivery, Message
+from postpilot.policies.delivery import deliver
 from postpilot.registry import Registry, notifications
 from postpilot.registry._tx import Tx
 from postpilot.registry.notifications import Notification
@@ -58,9 +60,7 @@ class Delivered:
     lines: list[str] = field(default_factory=list)
 
 
-def message_of(n: Notification) -> object:
-    from postpilot.policies.channels import Message
-
+def message_of(n: Notification) -> Message:
     recipient = n.payload.get("recipient") or {}
     return Message(
         id=f"pp-{n.key if len(n.key) < 80 else short_key(n.key, 0)}",
@@ -78,7 +78,7 @@ def message_of(n: Notification) -> object:
 
 def deliver_due(
     reg: Registry,
-    channels: Mapping[str, object],
+    channels: Mapping[str, Channel],
     *,
     now: datetime,
     product: str | None = None,
@@ -87,8 +87,6 @@ def deliver_due(
 ) -> Delivered:
     """Try every due notification (of ``product``, else all; only ``ids`` when given)
     through its channel."""
-    from postpilot.policies.delivery import deliver
-
     out = Delivered()
     due = reg.atomic(lambda tx: notifications.due(tx, now, product, ids), now=now)
     for n in due:
@@ -107,27 +105,25 @@ def deliver_due(
             out.lines.append(f"notification #{n.id}: no channel {n.channel!r}; marked failed")
             continue
         message = message_of(n)
-        tried = {"count": 0}
 
-        def on_attempt(attempt: int, delivery: object, n: Notification = n) -> None:
-            tried["count"] = attempt
-            ok = bool(getattr(delivery, "ok", False))
-            last = ok or not getattr(delivery, "retryable", False) or attempt >= IN_PASS_ATTEMPTS
+        def on_attempt(attempt: int, delivery: Delivery, n: Notification = n) -> None:
+            ok = delivery.ok
+            last = ok or not delivery.retryable or attempt >= IN_PASS_ATTEMPTS
             _record(
                 reg,
                 n,
                 now,
                 ok=ok,
-                status=getattr(delivery, "status", None),
-                detail=str(getattr(delivery, "detail", "")),
-                final=last and not ok and not getattr(delivery, "retryable", False),
+                status=delivery.status,
+                detail=delivery.detail,
+                final=last and not ok and not delivery.retryable,
                 attempts_before=n.attempts + attempt - 1,
                 last_of_pass=last,
             )
 
         result = deliver(
             channel, message, attempts=IN_PASS_ATTEMPTS, on_attempt=on_attempt, sleep=sleep
-        )  # type: ignore[arg-type]
+        )
         if result.ok:
             out.delivered.append(n.id)
             if n.channel != STORE:
@@ -171,9 +167,7 @@ def _record(
 ) -> None:
     def op(tx: Tx) -> None:
         attempts = (n.attempts if attempts_before is None else attempts_before) + 1
-        if ok:
-            next_at = None
-        elif final:
+        if ok or final:
             next_at = None
         elif not last_of_pass:
             next_at = now
@@ -194,7 +188,7 @@ def _channel_alert(tx: Tx, n: Notification) -> None:
     from postpilot.registry.products import get as get_product
 
     product_row = None if n.product is None else tx.product(n.product)
-    people = [None]
+    people: list[str | None] = [None]
     if n.product is not None:
         people = [r.email for r in resolve(get_product(tx, n.product), "monitoring_lead")]
     subject = f"[postpilot] channel {n.channel!r} failed to deliver notification #{n.id}"

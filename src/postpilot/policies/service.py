@@ -23,7 +23,7 @@ from postpilot.registry import Registry
 __all__ = ["channels_for", "global_channel_specs", "monitor_once", "send_test"]
 
 
-def global_channel_specs(reg: Registry) -> dict[str, Mapping[str, Any]]:
+def global_channel_specs(reg: Registry) -> dict[str, dict[str, Any]]:
     """The channels configured for every product, from ``$POSTPILOT_HOME/channels.yaml``."""
     from postpilot.policies.io import load_channels
 
@@ -39,7 +39,7 @@ def channels_for(
     from postpilot.policies.channels import default_channels, make_channel
     from postpilot.policies.io import channel_spec
 
-    specs: dict[str, Mapping[str, Any]] = dict(global_channel_specs(reg))
+    specs: dict[str, dict[str, Any]] = dict(global_channel_specs(reg))
     if product is not None:
         loaded = load_effective(reg, product)
         specs.update({n: channel_spec(m) for n, m in loaded.policy.channels.items()})

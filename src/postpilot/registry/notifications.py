@@ -81,16 +81,16 @@ def enqueue(
     if exists is not None:
         return None
     row = NotificationRow(
-            key=key,
-            product_id=None if product is None else product.id,
-            incident_id=incident_id,
-            channel=channel,
-            recipient=recipient,
-            recipient_role=recipient_role,
-            subject=subject,
-            payload=json.dumps(payload, sort_keys=True, default=str),
-            status="pending",
-            attempts=0,
+        key=key,
+        product_id=None if product is None else product.id,
+        incident_id=incident_id,
+        channel=channel,
+        recipient=recipient,
+        recipient_role=recipient_role,
+        subject=subject,
+        payload=json.dumps(payload, sort_keys=True, default=str),
+        status="pending",
+        attempts=0,
         created_at=tx.now,
         next_attempt_at=tx.now,
     )

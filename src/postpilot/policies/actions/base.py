@@ -114,7 +114,8 @@ class Context:
         channels = list(dict.fromkeys([STORE, *(via or [])]))
         if self.dry_run:
             return people
-        assert self.tx is not None and self.row is not None
+        assert self.tx is not None
+        assert self.row is not None
         f = self.firing
         for person in people:
             for channel in channels:

@@ -18,7 +18,8 @@ class BlockPromotion(Action):
     key = "block_promotion"
 
     def carry_out(self, spec: Any, ctx: Context) -> None:
-        assert ctx.tx is not None and ctx.row is not None
+        assert ctx.tx is not None
+        assert ctx.row is not None
         added = policies.add_block(
             ctx.tx,
             ctx.row,

@@ -25,7 +25,8 @@ class OpenIncident(Action):
     key = "open_incident"
 
     def carry_out(self, spec: Any, ctx: Context) -> None:
-        assert ctx.tx is not None and ctx.row is not None
+        assert ctx.tx is not None
+        assert ctx.row is not None
         f = ctx.firing
         who = ctx.recipients(_assignee(spec))[0]
         row, created = incidents.open_or_append(
