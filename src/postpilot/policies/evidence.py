@@ -63,16 +63,24 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
     except InputError as exc:
         evidence.notes.append(f"{batch.label}: drift not computed: {exc.message}")
     else:
-        evidence.runs.append(
-            RunToStore("drift", reference, report.alert, report.to_dict(), stored_chunks(report))
-        )
+        result = report.to_dict()
         if report.profiles is not None:
             current = report.profiles[1]
         evidence.rows = sum(c.rows for c in report.chunks)
-        starts = [c.start for c in report.chunks if c.start is not None]
-        ends = [c.end for c in report.chunks if c.end is not None]
-        start = min(starts) if starts else None
-        end = max(ends) if ends else None
+        if source.chunk_period:
+            starts = [c.start for c in report.chunks if c.start is not None]
+            ends = [c.end for c in report.chunks if c.end is not None]
+            start = min(starts) if starts else None
+            end = max(ends) if ends else None
+        elif source.timestamp and current is not None:
+            # one chunk per batch: its time is the batch's time range, so time to detect
+            # counts from when the bad data happened, not from when the pass ran
+            start, end = _time_range(current, source.timestamp)
+            for chunk in result["chunks"]:
+                chunk["start"], chunk["end"] = _iso(start), _iso(end)
+        evidence.runs.append(
+            RunToStore("drift", reference, report.alert, result, stored_chunks(report))
+        )
     contract = _contract(reg, slug, policy, version)
     if contract is not None:
         from postpilot.contracts.check import check_profile
@@ -104,6 +112,24 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
     if source.performance is not None:
         evidence.runs.append(_performance(reg, slug, source, reference, batch))
     return evidence
+
+
+def _time_range(current: Any, column: str) -> tuple[Any, Any]:
+    from postpilot.profiles.temporal import TemporalColumn
+
+    if column not in current.columns:
+        raise InputError(
+            f"the batch has no timestamp column {column!r}",
+            field="source.timestamp",
+            hint=f"Its columns: {', '.join(current.columns)}",
+        )
+    col = current.column(column)
+    if not isinstance(col, TemporalColumn):
+        raise InputError(
+            f"the timestamp column {column!r} holds {col.type}, not dates or times",
+            field="source.timestamp",
+        )
+    return col.earliest, col.latest
 
 
 def _iso(value: Any) -> str | None:
