@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from postpilot.errors import InputError
 from postpilot.monitoring.sources import (
+    KEY_LENGTH,
     Batch,
+    BatchSource,
     FileSource,
     QuerySource,
     open_batch_source,
@@ -466,3 +468,37 @@ def test_values_that_cannot_be_watermarks_are_refused(value: object) -> None:
 def test_a_damaged_stored_watermark_is_an_input_error(text: str) -> None:
     with pytest.raises(InputError, match="watermark"):
         load_watermark(text)
+
+
+# -- every source -------------------------------------------------------------------------
+
+
+def _file_source(tmp_path: Path) -> BatchSource:
+    _parquet(tmp_path / "day1.parquet")  # two rows
+    _csv(tmp_path / "day2.csv").write_text("x\n3\n", encoding="utf-8")  # one row
+    return FileSource(tmp_path)
+
+
+def _query_source(tmp_path: Path) -> BatchSource:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (id INTEGER, x REAL)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (1, 0.5), (2, 1.5), (3, 2.5)"))
+    engine.dispose()
+    return QuerySource(url, "SELECT id, x FROM t", "id")
+
+
+@pytest.mark.parametrize("make", [_file_source, _query_source], ids=["files", "sql"])
+def test_every_source_keeps_the_batch_contract(make: Any, tmp_path: Path) -> None:
+    """What the monitor relies on: readable batches with unique short keys, and nothing
+    pending once their keys and the last watermark are stored."""
+    source = make(tmp_path)
+    batches = source.pending((), None)
+    assert batches
+    assert len({b.key for b in batches}) == len(batches)
+    assert all(0 < len(b.key) <= KEY_LENGTH for b in batches)
+    assert sum(profile(b.data).rows for b in batches) == 3
+    assert source.pending((), None) == batches  # listing changes nothing
+    watermark = batches[-1].watermark
+    assert source.pending({b.key for b in batches}, watermark) == []
