@@ -15,7 +15,7 @@ from postpilot import Registry
 START = datetime(2026, 3, 1, tzinfo=UTC)
 DRIFT_FROM = 10  # day 10 (1-based) is the first drifted batch
 DAYS = 30
-SECRET = "s3cret-for-tests"  # noqa: S105
+SECRET = "s3cret-for-tests"
 
 
 def batch(day: int, rows: int = 400, *, drifted: bool = False, seed: int = 0) -> pl.DataFrame:
@@ -80,7 +80,9 @@ def setup_product(reg: Registry, folder: Path) -> None:
     reg.create_product("churn", stage="pilot", owner="maya@example.com")
     reg.assign_role("churn", "monitoring_lead", "lee@example.com")
     reg.register_model(
-        "churn", artifact="models/churn.joblib", flavor="sklearn",
+        "churn",
+        artifact="models/churn.joblib",
+        flavor="sklearn",
         training_data=str(write_training(folder)),
     )
 

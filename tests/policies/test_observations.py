@@ -20,6 +20,7 @@ from postpilot.performance.results import PerformanceReport
 from postpilot.performance.run import PerformanceOptions, estimate_performance
 from postpilot.policies.observations import (
     Observation,
+    chunk_id,
     observations_from_run,
     orphan_observations,
     silence_observation,
@@ -27,6 +28,12 @@ from postpilot.policies.observations import (
 from postpilot.registry.monitoring import MonitoringRun
 
 PER_DAY = 800
+
+
+def cid(run: Any, key: str) -> str:
+    """The observation chunk id of the run's chunk ``key``."""
+    keys = [str(c.get("key")) for c in run.result["chunks"]]
+    return chunk_id(run.id, keys.index(str(key)), str(key))
 
 
 def _days(rng: np.random.Generator, first: datetime, days: int, shift: float = 0.0) -> pl.DataFrame:
@@ -83,7 +90,7 @@ def test_a_drift_run_where_only_x_drifts(reg: Registry, drift_report: DriftRepor
     run = _store(reg, "drift", drift_report.to_dict(), drift_report.alert)
     observations = observations_from_run(run)
     keys = ["2026-03-10", "2026-03-11", "2026-03-12"]
-    chunks = [f"{run.id}/{key}" for key in keys]
+    chunks = [cid(run, key) for key in keys]
     features = _values(observations, "drift.feature")
     assert features == {
         (chunk, column): 1.0 if column == "x" else 0.0
@@ -92,7 +99,7 @@ def test_a_drift_run_where_only_x_drifts(reg: Registry, drift_report: DriftRepor
     }
     assert _values(observations, "drift.share") == {(c, None): 1 / 3 for c in chunks}
     assert _values(observations, "drift.multivariate") == {
-        (f"{run.id}/{c.key}", None): c.multivariate.value
+        (cid(run, c.key), None): c.multivariate.value
         for c in drift_report.chunks
         if c.multivariate is not None
     }
@@ -100,7 +107,7 @@ def test_a_drift_run_where_only_x_drifts(reg: Registry, drift_report: DriftRepor
     for o in observations:
         assert o.run_id == run.id
         assert o.severity is None
-        assert o.at == datetime.fromisoformat(o.chunk.split("/")[1]).replace(tzinfo=UTC)
+        assert o.at == datetime.fromisoformat(o.chunk.split(":", 1)[1]).replace(tzinfo=UTC)
     assert {o.metric for o in observations} == {
         "drift.share",
         "drift.feature",
@@ -118,7 +125,7 @@ def test_columns_the_run_lost_count_as_drifted_as_in_its_verdict(reg: Registry) 
     flagged = {o.subject for o in observations if o.metric == "drift.feature" and o.value == 1.0}
     assert flagged == set(run.result["drifted_columns"]) == {"x", "b"}
     shares = _values(observations, "drift.share")
-    assert shares == {(f"{run.id}/{c.key}", None): 2 / 3 for c in report.chunks}  # x, b of a, x, b
+    assert shares == {(cid(run, c.key), None): 2 / 3 for c in report.chunks}  # x, b of a, x, b
 
 
 def test_a_change_named_for_some_chunks_counts_in_those_only(
@@ -132,7 +139,7 @@ def test_a_change_named_for_some_chunks_counts_in_those_only(
     observations = observations_from_run(_store(reg, "drift", result))
     shares = [o.value for o in observations if o.metric == "drift.share"]
     assert shares == [1 / 3, 2 / 4, 1 / 3]
-    lost = [(o.chunk.split("/")[1], o.value) for o in observations if o.subject in ("c", "d")]
+    lost = [(o.chunk.split(":", 1)[1], o.value) for o in observations if o.subject in ("c", "d")]
     assert lost == [("2026-03-11", 1.0)]
 
 
@@ -170,16 +177,16 @@ def test_a_performance_run_gives_the_reports_estimates(
     realized = _values(observations, "performance.realized")
     report = performance_report
     assert estimated == {
-        (f"{run.id}/{c.key}", m.metric): m.estimated for c in report.chunks for m in c.metrics
+        (cid(run, c.key), m.metric): m.estimated for c in report.chunks for m in c.metrics
     }
     assert len(estimated) == 6
     assert realized == {
-        (f"{run.id}/{c.key}", m.metric): m.realized
+        (cid(run, c.key), m.metric): m.realized
         for c in report.chunks
         for m in c.metrics
         if m.realized is not None
     }
-    assert {chunk for chunk, _ in realized} == {f"{run.id}/0", f"{run.id}/1"}  # chunk 2: no labels
+    assert {chunk for chunk, _ in realized} == {cid(run, "0"), cid(run, "1")}  # chunk 2: no labels
     assert all(o.at == run.created_at for o in observations)  # row chunks have no time
     assert run.created_at.tzinfo is not None
 
@@ -220,7 +227,7 @@ def test_a_contract_run_counts_findings_by_kind_and_severity(reg: Registry) -> N
         counts = {
             (o.subject, o.severity): o.value
             for o in observations
-            if o.chunk == f"{run.id}/{key}" and o.metric == "contract.findings"
+            if o.chunk == cid(run, key) and o.metric == "contract.findings"
         }
         assert set(counts) == every
         two = 2.0 if key == "2026-03-04" else 0.0

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RUN_KINDS",
     "Observation",
+    "chunk_id",
     "observations_from_run",
     "orphan_observations",
     "silence_observation",
@@ -79,9 +80,10 @@ class _Chunks:
         self.out: list[Observation] = []
 
     def each(self) -> Iterator[tuple[dict[str, Any], str, datetime]]:
-        for chunk in self.run.result.get("chunks") or []:
+        for index, chunk in enumerate(self.run.result.get("chunks") or []):
             key = str(chunk.get("key"))
-            yield chunk, f"{self.run.id}/{key}", _at(chunk.get("start"), self.run.created_at)
+            at = _at(chunk.get("start"), self.run.created_at)
+            yield chunk, chunk_id(self.run.id, index, key), at
 
     def add(
         self,
@@ -168,13 +170,23 @@ RUN_KINDS = tuple(_EXTRACTORS)
 """The kinds of stored monitoring run that give observations."""
 
 
+def chunk_id(run_id: int, position: int, key: str) -> str:
+    """``run0000012/00003:2026-03-10``: zero-padded, so ids sort as runs and chunks came.
+
+    >>> chunk_id(12, 3, "2026-03-10")
+    'run0000012/00003:2026-03-10'
+    """
+    return f"run{run_id:07d}/{position:05d}:{key}"
+
+
 def observations_from_run(run: MonitoringRun) -> list[Observation]:
     """Every observation a stored monitoring run holds, in chunk order.
 
-    ``chunk`` is ``"<run id>/<chunk key>"`` (unique within the product, since two runs
-    may both have a chunk ``"0"``); ``at`` is the chunk's start in UTC when it is a time
-    (chunks by period), else the run's creation time (chunks by row count: keep the
-    list's order to order them). A run of another kind gives none.
+    ``chunk`` is ``"run<run id>/<position>:<chunk key>"``, zero-padded (unique within
+    the product, since two runs may both have a chunk ``"0"``, and sorting as the runs
+    and chunks came: the evaluator orders chunks of the same time by it); ``at`` is the
+    chunk's start in UTC when it is a time (chunks by period), else the run's creation
+    time (chunks by row count). A run of another kind gives none.
     """
     extract = _EXTRACTORS.get(run.kind)
     return extract(run) if extract else []
