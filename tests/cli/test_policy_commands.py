@@ -1,0 +1,118 @@
+"""The policy, incident, notify and monitor commands: every option reaches the code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from postpilot import Registry
+from tests.helpers import Run
+from tests.policies.scenario import (
+    DRIFT_FROM,
+    SECRET,
+    Receiver,
+    day_end,
+    setup_product,
+    write_day,
+    write_policy,
+)
+
+
+@pytest.fixture
+def incident(cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    """A product whose day-10 pass opened incident #1 (the receiver stays up)."""
+    monkeypatch.setenv("OPS_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    receiver = Receiver()
+    with Registry() as reg:
+        setup_product(reg, tmp_path)
+    cli("policy", "apply", str(write_policy(tmp_path, receiver.url)), "--product", "churn")
+    for day in range(1, DRIFT_FROM + 1):
+        write_day(tmp_path, day)
+    out = cli(
+        "monitor",
+        "run",
+        "--product",
+        "churn",
+        "--as-of",
+        day_end(DRIFT_FROM).isoformat(),
+        "--format",
+        "json",
+        expect=1,
+    )
+    (result,) = json.loads(out.stdout)
+    assert result["batches"] == DRIFT_FROM
+    assert result["firings"] == 1
+    yield receiver
+    receiver.close()
+
+
+def test_policy_show_prints_the_applied_policy_without_secrets(
+    cli: Run, incident: Receiver
+) -> None:
+    shown = cli("policy", "show", "churn")
+    assert "inputs-drifted" in shown.stdout
+    assert "OPS_SECRET" in shown.stdout
+    assert SECRET not in shown.stdout
+    data = json.loads(cli("policy", "show", "churn", "--format", "json").stdout)
+    assert data["version"] == 1
+    assert data["default"] is False
+    assert data["policy"]["rules"][0]["name"] == "inputs-drifted"
+
+
+def test_policy_show_without_a_policy_is_the_default(cli: Run, tmp_path: Path) -> None:
+    cli("product", "create", "fresh")
+    data = json.loads(cli("policy", "show", "fresh", "-f", "json").stdout)
+    assert data["default"] is True
+    assert {r["name"] for r in data["policy"]["rules"]} >= {"schema-errors", "no-data"}
+
+
+def test_policy_schema_to_a_file(cli: Run, tmp_path: Path) -> None:
+    out = tmp_path / "policy.schema.json"
+    cli("policy", "schema", "--output", str(out))
+    schema = json.loads(out.read_text())
+    assert "rules" in schema["properties"]
+    assert json.loads(cli("policy", "schema").stdout) == schema
+
+
+def test_incident_list_ack_and_resolve(cli: Run, incident: Receiver) -> None:
+    listed = json.loads(
+        cli("incident", "list", "--product", "churn", "--status", "open", "-f", "json").stdout
+    )
+    assert [i["id"] for i in listed] == [1]
+    assert json.loads(cli("incident", "list", "--status", "resolved", "-f", "json").stdout) == []
+    shown = json.loads(cli("incident", "show", "1", "-f", "json").stdout)
+    assert shown["events"][0]["kind"] == "opened"
+    cli("incident", "ack", "1", "--note", "looking at the CRM export")
+    with Registry() as reg:
+        acked = reg.incident(1)
+    assert acked.status == "acknowledged"
+    assert acked.events[-1].detail == {"note": "looking at the CRM export"}
+    cli("incident", "ack", "1", expect=2)  # only an open incident can be acknowledged
+    cli("incident", "resolve", "1", "--note", "schema fixed upstream")
+    with Registry() as reg:
+        assert reg.incident(1).resolution == "schema fixed upstream"
+
+
+def test_an_acknowledged_incident_does_not_escalate(cli: Run, incident: Receiver) -> None:
+    cli("incident", "ack", "1")
+    cli("monitor", "run", "--as-of", day_end(DRIFT_FROM + 3).isoformat(), expect=0)
+    assert [p["recipient"]["email"] for p in incident.payloads()] == ["maya@example.com"]
+
+
+def test_notify_test_and_list(cli: Run, incident: Receiver) -> None:
+    sent = len(incident.requests)
+    cli("notify", "test", "ops", "--product", "churn", "--to", "lee@example.com")
+    assert len(incident.requests) == sent + 1
+    assert incident.payloads()[-1]["recipient"]["email"] == "lee@example.com"
+    cli("notify", "test", "ops", expect=2)  # a product's channel needs its product
+    listed = json.loads(cli("notify", "list", "--product", "churn", "-f", "json").stdout)
+    assert any(n["channel"] == "ops" and n["status"] == "delivered" for n in listed)
+
+
+def test_monitor_serve_runs_the_given_number_of_passes(cli: Run, incident: Receiver) -> None:
+    out = cli("monitor", "serve", "--every", "1s", "--passes", "2", "--product", "churn")
+    assert out.stdout.count("churn: 0 new batch(es)") == 2
