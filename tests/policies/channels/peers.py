@@ -1,6 +1,7 @@
 """Real peers for the channel tests: an HTTP receiver and an SMTP server on 127.0.0.1.
 
-``Receiver`` is a ``ThreadingHTTPServer`` that records every request and can be
+``Receiver`` is a ``ThreadingHTTPServer`` (optionally https, with the test CA in
+``certs/``) that records every request and can be
 told to answer an error status for the next N requests, to hold its answer
 until released (a slow peer), or to stop and start again on the same port (a
 peer that is down for a while). ``Mailbox`` is an aiosmtpd server that keeps
@@ -55,7 +56,8 @@ class Answer:
 class Receiver:
     """A webhook receiver on 127.0.0.1 that answers 200 unless told otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
+        self.tls = tls
         self.requests: list[Request] = []
         self.port = 0
         self.release = threading.Event()  # set: answer at once; cleared by hold()
@@ -66,7 +68,7 @@ class Receiver:
         self._thread: threading.Thread | None = None
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def fail(self, times: int, status: int = 503, **headers: str) -> None:
         """Answer ``status`` to the next ``times`` requests, then 200 again."""
@@ -116,6 +118,8 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = int(self._server.server_address[1])
+        if self.tls:
+            self._server.socket = _server_tls().wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -131,6 +135,12 @@ class Receiver:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+
+def _server_tls() -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(CERTS / "server.pem", CERTS / "server.key")
+    return context
 
 
 @dataclass(frozen=True)
@@ -169,9 +179,7 @@ class Mailbox:
         self._refuse_rcpt = refuse_rcpt
         kwargs: dict[str, Any] = {}
         if tls:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(CERTS / "server.pem", CERTS / "server.key")
-            kwargs.update(tls_context=context, require_starttls=True)
+            kwargs.update(tls_context=_server_tls(), require_starttls=True)
         if login is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True)
         self._controller = _Controller(self, hostname="127.0.0.1", port=0, **kwargs)

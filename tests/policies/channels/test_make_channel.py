@@ -7,8 +7,13 @@ from typing import Any
 
 import pytest
 
-from postpilot.errors import ChannelConfigError, ConfigError
-from postpilot.policies.channels import WebhookChannel, get_channel_type, make_channel
+from postpilot.errors import ChannelConfigError, ConfigError, InputError
+from postpilot.policies.channels import (
+    Message,
+    WebhookChannel,
+    get_channel_type,
+    make_channel,
+)
 
 URL = "https://8.8.8.8/hook"
 
@@ -130,3 +135,10 @@ def test_the_type_defaults_to_a_registered_name() -> None:
 def test_a_name_is_required() -> None:
     with pytest.raises(ChannelConfigError, match="non-empty"):
         make_channel(" ", {"type": "store"})
+
+
+@pytest.mark.parametrize("bad", ["", "n 1", "n-\u00e9", "n-1\r\nX-Evil: 1", "x" * 201])
+def test_a_message_id_must_fit_in_a_header(bad: str) -> None:
+    with pytest.raises(InputError, match="message id") as caught:
+        Message(id=bad, subject="s", text="t")
+    assert caught.value.field == "id"

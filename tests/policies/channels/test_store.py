@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import sys
 
 import pytest
 
@@ -44,3 +46,14 @@ def test_console_prints_one_line_to_stderr(
 def test_console_without_a_recipient(capsys: pytest.CaptureFixture[str]) -> None:
     assert make_channel("console", {}).send(Message(id="n-2", subject="s", text="t")).ok
     assert capsys.readouterr().err == "postpilot: s [n-2]\n"
+
+
+def test_console_with_stderr_closed_fails_without_raising(
+    message: Message, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stderr", closed)
+    delivery = make_channel("console", {}).send(message)
+    assert (delivery.ok, delivery.retryable) == (False, False)
+    assert "stderr" in delivery.detail

@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,7 +24,7 @@ from postpilot.policies.channels import (
     sign,
     verify_signature,
 )
-from tests.policies.channels.peers import Receiver
+from tests.policies.channels.peers import CA_FILE, Receiver
 
 SECRET = "whsec-test-8d0c7e"
 
@@ -87,6 +89,38 @@ def test_data_that_json_cannot_hold_is_made_safe(receiver: Receiver) -> None:
         "3": "x",
     }
     assert sent["created_at"] == "2025-01-10T06:00:00+00:00"
+
+
+def test_numpy_numbers_stay_numbers(receiver: Receiver) -> None:
+    data = {"rows": np.int64(5), "share": np.float32(0.5), "psi": np.float64(np.inf)}
+    assert _hook(receiver).send(Message(id="n-1", subject="s", text="t", data=data)).ok
+    assert json.loads(receiver.requests[0].body)["data"] == {"rows": 5, "share": 0.5, "psi": "inf"}
+
+
+@pytest.fixture
+def https_receiver() -> Iterator[Receiver]:
+    peer = Receiver(tls=True)
+    peer.start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+def test_https_with_a_private_ca(https_receiver: Receiver, message: Message) -> None:
+    assert https_receiver.url().startswith("https://")
+    delivery = _hook(https_receiver, ca_file=CA_FILE).send(message)
+    assert delivery.ok, delivery.detail
+    assert len(https_receiver.requests) == 1
+
+
+def test_an_untrusted_certificate_is_not_retried(
+    https_receiver: Receiver, message: Message
+) -> None:
+    delivery = _hook(https_receiver).send(message)  # the test CA is not trusted by default
+    assert (delivery.ok, delivery.retryable) == (False, False)
+    assert "CERTIFICATE_VERIFY_FAILED" in delivery.detail
+    assert https_receiver.requests == []
 
 
 def test_the_signature_is_what_a_receiver_computes(receiver: Receiver, message: Message) -> None:
