@@ -3,7 +3,9 @@
 Redirects are not followed (a redirect could lead past the URL check), the URL
 is checked again right before every POST (DNS answers change), and httpx's
 exceptions are translated here into failed Deliveries: timeouts, connection
-and protocol errors are retryable; so are 408, 425, 429 and 5xx answers.
+and protocol errors are retryable (except a certificate that does not verify);
+so are 408, 425, 429 and 5xx answers. httpx honours the usual proxy variables
+(``HTTPS_PROXY``, ``NO_PROXY``); ``ca_file`` trusts a private CA for https.
 """
 
 from __future__ import annotations
