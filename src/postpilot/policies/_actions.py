@@ -13,7 +13,14 @@ from typing import Any, ClassVar, Literal, TypeAlias
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from postpilot._yaml import ErrorAt
-from postpilot.policies._types import Assignee, Duration, Recipient, Strict, parse_duration
+from postpilot.policies._types import (
+    RECIPIENT_SCHEMA,
+    Assignee,
+    Duration,
+    Recipient,
+    Strict,
+    parse_duration,
+)
 
 __all__ = [
     "ACTIONS",
@@ -113,7 +120,8 @@ def _no_null(schema: dict[str, Any]) -> None:
 
 def _text_or_notify(schema: dict[str, Any]) -> None:
     _no_null(schema)
-    schema["anyOf"].insert(0, {"type": "string", "description": "a role, role_holders or email"})
+    text = {"type": "string", "description": "a role, role_holders or an email"}
+    schema["anyOf"].insert(0, {**text, **RECIPIENT_SCHEMA})
 
 
 class Step(Strict):

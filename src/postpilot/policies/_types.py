@@ -25,6 +25,8 @@ from postpilot.registry.entities import Role
 
 __all__ = [
     "BUILTIN_CHANNELS",
+    "DURATION_PATTERN",
+    "RECIPIENT_SCHEMA",
     "ROLES",
     "ROLE_HOLDERS",
     "Assignee",
@@ -180,16 +182,19 @@ Duration = Annotated[
 RuleName = Annotated[
     str, BeforeValidator(_rule_name), Field(json_schema_extra={"pattern": "^[a-z0-9-]{1,64}$"})
 ]
-ChannelName = Annotated[str, BeforeValidator(_channel_name)]
-Slug = Annotated[str, BeforeValidator(_slug)]
+ChannelName = Annotated[
+    str, BeforeValidator(_channel_name), Field(json_schema_extra={"pattern": "^[a-z0-9-]{1,64}$"})
+]
+Slug = Annotated[
+    str,
+    BeforeValidator(_slug),
+    Field(json_schema_extra={"pattern": "^[a-z][a-z0-9-]{0,62}[a-z0-9]$"}),
+]
 EnvName = Annotated[
     str, BeforeValidator(_env), Field(json_schema_extra={"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"})
 ]
-Recipient = Annotated[
-    str,
-    BeforeValidator(_recipient),
-    Field(json_schema_extra={"anyOf": [{"enum": [*ROLES, ROLE_HOLDERS]}, _EMAIL_SCHEMA]}),
-]
+RECIPIENT_SCHEMA: dict[str, Any] = {"anyOf": [{"enum": [*ROLES, ROLE_HOLDERS]}, _EMAIL_SCHEMA]}
+Recipient = Annotated[str, BeforeValidator(_recipient), Field(json_schema_extra=RECIPIENT_SCHEMA)]
 Assignee = Annotated[
     str,
     BeforeValidator(_assignee),

@@ -63,9 +63,9 @@ def loads_policy(
     """The policy in ``text`` (YAML); see :func:`load_policy`."""
     data, node = load_yaml_document(text, source, PolicyError, unique_keys=True)
     if not isinstance(data, dict):
+        found = "an empty file" if data is None else f"a {type(data).__name__}"
         raise PolicyError(
-            f"{source}:1: a policy is a mapping with schema_version and rules, "
-            f"got {type(data).__name__}",
+            f"{source}:1: a policy is a mapping with schema_version and rules, got {found}",
             file=source,
         )
     try:

@@ -18,7 +18,7 @@ format, with every key, is in ``tests/policies/data/example.yaml``::
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -45,6 +45,9 @@ from postpilot.policies._types import (
     check_number,
     mask_url,
     parse_duration,
+)
+from postpilot.policies._types import (
+    DURATION_PATTERN as DURATION,
 )
 from postpilot.policies._wiring import (
     Channel,
@@ -80,10 +83,14 @@ __all__ = [
     "StoreChannel",
     "WebhookChannel",
     "When",
+    "parse_duration",
 ]
 
 SCHEMA_VERSION: Literal[1] = 1
-Threshold: TypeAlias = float | tuple[float, float] | str
+Threshold: TypeAlias = (
+    float | tuple[float, float] | Annotated[str, Field(json_schema_extra={"pattern": DURATION})]
+)
+FindingKind = Annotated[str, Field(json_schema_extra={"enum": [k.value for k in Kind]})]
 
 
 def _parse_threshold(value: Any) -> Threshold:
@@ -104,9 +111,7 @@ class When(Strict):
     metric: str = Field(json_schema_extra={"enum": [k for k, s in METRICS.items() if s.available]})
     name: str | None = Field(default=None, min_length=1)
     column: str | None = Field(default=None, min_length=1)
-    kind: str | None = Field(
-        default=None, json_schema_extra={"enum": [k.value for k in Kind]}, min_length=1
-    )
+    kind: FindingKind | None = None
     severity: Literal["error", "warning"] | None = None
     threshold: Threshold = Field(json_schema_extra={"examples": [0.3, [0.2, 0.8], "2d"]})
     direction: Direction | None = None
@@ -247,7 +252,9 @@ class Policy(Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
     product: Slug | None = None
     source: Source | None = None
-    channels: dict[ChannelName, Channel] = Field(default_factory=dict)
+    channels: dict[ChannelName, Channel] = Field(
+        default_factory=dict, json_schema_extra={"additionalProperties": False}
+    )
     rules: list[Rule]
 
     @model_validator(mode="after")

@@ -107,7 +107,7 @@ def address_refusal(address: IPAddress, *, allow_private: bool = False) -> str |
     for kind, flag in (
         ("multicast", ip.is_multicast),
         ("unspecified", ip.is_unspecified),
-        ("reserved", ip.is_reserved),
+        ("reserved", ip.is_reserved and not ip.is_loopback),  # ::1 lies in IPv6's reserved ::/8
     ):
         if flag:
             return f"is a {kind} address: refused always"

@@ -3,11 +3,14 @@
 Redirects are not followed (a redirect could lead past the URL check), the URL
 is checked again right before every POST (DNS answers change), and httpx's
 exceptions are translated here into failed Deliveries: timeouts, connection
-and protocol errors are retryable; so are 408, 425, 429 and 5xx answers.
+and protocol errors are retryable (except a certificate that does not verify);
+so are 408, 425, 429 and 5xx answers. httpx honours the usual proxy variables
+(``HTTPS_PROXY``, ``NO_PROXY``); ``ca_file`` trusts a private CA for https.
 """
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -42,16 +45,21 @@ class HttpChannel(Channel):
         *,
         timeout: float = DEFAULT_TIMEOUT,
         allow_private: bool = False,
+        ca_file: str | None = None,
     ) -> None:
         super().__init__(name)
         self._url = check_url(url, allow_private=allow_private, field=name)
         self.timeout = timeout
         self.allow_private = allow_private
+        self.ca_file = ca_file
 
     def _post(self, body: bytes, headers: dict[str, str]) -> Delivery:
         self._check_again()
+        verify = self._verify()
         try:
-            with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
+            with httpx.Client(
+                timeout=self.timeout, follow_redirects=False, verify=verify
+            ) as client:
                 response = client.post(
                     self._url, content=body, headers={"User-Agent": user_agent(), **headers}
                 )
@@ -60,10 +68,23 @@ class HttpChannel(Channel):
                 f"no answer within {self.timeout:g} s ({type(exc).__name__})", retryable=True
             ) from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+            # a certificate that does not verify will not verify on the next attempt either
+            untrusted = _caused_by(exc, ssl.SSLCertVerificationError)
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=not untrusted) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False) from exc
         return _answer(response)
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """What https certificates are checked against: ``ca_file``, or httpx's default."""
+        if self.ca_file is None:
+            return True
+        try:
+            return ssl.create_default_context(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise DeliveryError(
+                f"cannot load ca_file {self.ca_file} ({exc})", retryable=False
+            ) from exc
 
     def _check_again(self) -> None:
         try:
@@ -79,7 +100,21 @@ class HttpChannel(Channel):
         shown = f"{parts.scheme}://{parts.netloc}"
         if parts.path not in ("", "/") or parts.query:
             shown += "/…"  # paths and queries often hold tokens (Slack's always do)
-        return {"url": shown, "timeout": self.timeout, "allow_private": self.allow_private}
+        described = {"url": shown, "timeout": self.timeout, "allow_private": self.allow_private}
+        if self.ca_file is not None:
+            described["ca_file"] = self.ca_file
+        return described
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _answer(response: httpx.Response) -> Delivery:

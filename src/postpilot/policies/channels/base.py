@@ -24,18 +24,21 @@ by ``from_spec`` (see :mod:`postpilot.policies.channels.spec`).
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from postpilot.errors import InputError, PostpilotError
+from postpilot.errors import ChannelConfigError, InputError, PostpilotError
 
 if TYPE_CHECKING:
     from postpilot.policies.channels.spec import ChannelSpec
 
 __all__ = ["Channel", "Delivery", "DeliveryError", "Message", "retryable_status"]
+
+_ID = re.compile(r"[!-~]{1,200}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,9 +65,10 @@ class Message:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id.strip():
+        if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
             raise InputError(
-                f"a message id must be a non-empty string, got {self.id!r}",
+                "a message id must be 1 to 200 printable ASCII characters without spaces "
+                f"(it travels in HTTP and mail headers), got {self.id!r}",
                 field="id",
                 hint="Use the notification's stable id, e.g. 'n-123'",
             )
@@ -145,7 +149,7 @@ class Channel(ABC):
 
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not name.strip():
-            raise InputError(
+            raise ChannelConfigError(
                 f"a channel name must be a non-empty string, got {name!r}",
                 field="channel",
                 hint="Name channels after where they lead, e.g. 'ops-slack'",

@@ -37,7 +37,8 @@ from postpilot.policies.channels.spec import ChannelSpec, Secret
 __all__ = ["EmailChannel", "email_message", "message_id"]
 
 DEFAULT_TIMEOUT = 10.0
-_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
+# ASCII only: a non-ASCII address needs SMTPUTF8, which few relays offer
+_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
 def message_id(notification_id: str, domain: str) -> str:
@@ -59,7 +60,7 @@ def email_message(message: Message, *, sender: str) -> EmailMessage:
             "the message has no recipient email address, so there is no one to mail it to",
             retryable=False,
         )
-    if not _ADDRESS.match(to):
+    if not _ADDRESS.fullmatch(to):
         raise DeliveryError(
             f"the recipient email {one_line(to)[:80]!r} is not an email address", retryable=False
         )
@@ -70,7 +71,7 @@ def email_message(message: Message, *, sender: str) -> EmailMessage:
     mail["Subject"] = f"[postpilot] {headline(message)}"
     mail["Date"] = format_datetime(message.created_at)
     mail["Message-ID"] = message_id(message.id, domain)
-    mail["X-Postpilot-Id"] = one_line(message.id)
+    mail["X-Postpilot-Id"] = message.id
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(_body(message))
     return mail
@@ -114,7 +115,7 @@ class EmailChannel(Channel):
                 "would send its password unencrypted",
                 "Set starttls: true (port 587) or ssl: true (port 465)",
             )
-        if not _ADDRESS.match(parseaddr(sender)[1]):
+        if not _ADDRESS.fullmatch(parseaddr(sender)[1]):
             raise _config_error(
                 name,
                 f"has 'from' {sender!r}, which holds no email address",

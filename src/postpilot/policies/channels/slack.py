@@ -48,7 +48,8 @@ class SlackChannel(HttpChannel):
     """POSTs ``{"text": slack_text(message)}`` to an incoming-webhook URL.
 
     Config keys: ``url_env`` or ``url_file`` (the webhook URL, a secret),
-    ``timeout`` (seconds, default 10), ``allow_private`` (default false).
+    ``timeout`` (seconds, default 10), ``allow_private`` (default false),
+    ``ca_file`` (a CA bundle to trust for https instead of the default one).
     """
 
     key = "slack"
@@ -60,8 +61,15 @@ class SlackChannel(HttpChannel):
         *,
         timeout: float = DEFAULT_TIMEOUT,
         allow_private: bool = False,
+        ca_file: str | None = None,
     ) -> None:
-        super().__init__(name, url.value.strip(), timeout=timeout, allow_private=allow_private)
+        super().__init__(
+            name,
+            url.value.strip(),
+            timeout=timeout,
+            allow_private=allow_private,
+            ca_file=ca_file,
+        )
         self._url_source = url.source
 
     @classmethod
@@ -71,6 +79,7 @@ class SlackChannel(HttpChannel):
             spec.required_secret("url"),
             timeout=spec.number("timeout", default=DEFAULT_TIMEOUT, maximum=300),
             allow_private=spec.flag("allow_private"),
+            ca_file=spec.text("ca_file"),
         )
         spec.finish()
         return channel

@@ -14,8 +14,8 @@ from __future__ import annotations
 import sys
 from typing import Self
 
-from postpilot.policies.channels._format import headline, one_line, recipient
-from postpilot.policies.channels.base import Channel, Delivery, Message
+from postpilot.policies.channels._format import headline, recipient
+from postpilot.policies.channels.base import Channel, Delivery, DeliveryError, Message
 from postpilot.policies.channels.spec import ChannelSpec
 
 __all__ = ["ConsoleChannel", "StoreChannel"]
@@ -50,5 +50,8 @@ class ConsoleChannel(Channel):
         line = f"postpilot: {headline(message)}"
         if who:
             line += f" -> {who}"
-        print(f"{line} [{one_line(message.id)}]", file=sys.stderr, flush=True)
+        try:
+            print(f"{line} [{message.id}]", file=sys.stderr, flush=True)
+        except (OSError, ValueError) as exc:  # stderr closed, or a broken pipe
+            raise DeliveryError(f"cannot write to stderr ({exc})", retryable=False) from exc
         return Delivery.success("printed to stderr")

@@ -38,6 +38,7 @@ import hashlib
 import hmac
 import json
 import math
+import numbers
 import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -117,7 +118,8 @@ class WebhookChannel(HttpChannel):
     Config keys: ``url`` (or ``url_env``/``url_file`` when the URL holds a
     token), ``secret_env``/``secret_file`` (optional: the HMAC key; without
     one, requests are not signed), ``timeout`` (seconds, default 10),
-    ``allow_private`` (default false: see :mod:`postpilot.policies.urls`).
+    ``allow_private`` (default false: see :mod:`postpilot.policies.urls`),
+    ``ca_file`` (a CA bundle to trust for https instead of the default one).
     """
 
     key = "webhook"
@@ -130,9 +132,10 @@ class WebhookChannel(HttpChannel):
         secret: Secret | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         allow_private: bool = False,
+        ca_file: str | None = None,
         url_source: str | None = None,
     ) -> None:
-        super().__init__(name, url, timeout=timeout, allow_private=allow_private)
+        super().__init__(name, url, timeout=timeout, allow_private=allow_private, ca_file=ca_file)
         self._secret = secret
         self._url_source = url_source
 
@@ -145,6 +148,7 @@ class WebhookChannel(HttpChannel):
             secret=spec.secret("secret"),
             timeout=spec.number("timeout", default=DEFAULT_TIMEOUT, maximum=300),
             allow_private=spec.flag("allow_private"),
+            ca_file=spec.text("ca_file"),
             url_source=None if url_secret is None else url_secret.source,
         )
         spec.finish()
@@ -180,10 +184,13 @@ def _digest(key: bytes, timestamp: int, body: bytes) -> str:
 def _jsonable(value: Any) -> Any:
     """``value`` as JSON: datetimes as ISO 8601, non-finite floats as strings,
     other unknown objects as ``str``."""
-    if value is None or isinstance(value, str | bool | int):
+    if value is None or isinstance(value, str | bool):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+    if isinstance(value, numbers.Integral):  # numpy's integers too
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else str(number)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Mapping):
