@@ -410,7 +410,7 @@ rules: []
             "hook",
             "{type: webhook, url: https://h.example.com, secret: s3cret}",
             "channels.hook.secret: unknown key; allowed: type, url, url_env, secret_env, "
-            "secret_file. Secrets never go in a policy file: name an environment variable "
+            "secret_file, allow_private, timeout. Secrets never go in a policy file: name an environment variable "
             "(secret_env: NAME)",
         ),
         (
@@ -426,16 +426,17 @@ rules: []
         (
             "hook",
             "{type: slack}",
-            "channels.hook: a slack channel needs exactly one of url and url_env",
+            "channels.hook.url_env: Field required",
         ),
         (
             "hook",
             "{type: slack, url: https://h.example.com, url_env: U}",
-            "channels.hook: a slack channel needs exactly one of url and url_env",
+            "channels.hook.url: unknown key; allowed: type, url_env, allow_private, timeout. "
+            "A Slack webhook URL is a credential",
         ),
         (
             "hook",
-            "{type: slack, url: ftp://h.example.com}",
+            "{type: webhook, url: ftp://h.example.com, secret_env: S}",
             "channels.hook.url: 'ftp://h.example.com' is not an http(s) URL",
         ),
         (
@@ -464,7 +465,7 @@ rules: []
             "mail",
             "{type: email, smtp_host: h, from: a@example.com, password: pw}",
             "channels.mail.password: unknown key; allowed: type, smtp_host, smtp_port, starttls, "
-            "username_env, password_env, from. Secrets never go in a policy file",
+            "ssl, username_env, password_env, from. Secrets never go in a policy file",
         ),
         (
             "mail",
@@ -494,12 +495,13 @@ SOURCE = """\
 source:
   path: data/*.parquet
   timestamp: scored_at
-  chunk_period: 1d
+  chunk_period: day
   performance:
     problem: binary
     y_pred: predicted
     y_score: score
     metrics: [f1]
+    y_true: outcome
 rules: []
 """
 
@@ -539,9 +541,9 @@ rules: []
             "p.yaml:3: source.chunk_period: chunk_period needs the timestamp column",
         ),
         (
-            "chunk_period: 1d",
+            "chunk_period: day",
             "chunk_period: daily",
-            "p.yaml:4: source.chunk_period: not a duration: 'daily'",
+            "p.yaml:4: source.chunk_period: Input should be 'day', 'week' or 'month', got 'daily'",
         ),
         (
             "  path: data/*.parquet\n",

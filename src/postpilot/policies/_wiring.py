@@ -28,7 +28,7 @@ __all__ = [
 _SECRET = "Secrets never go in a policy file: name an environment variable ({}_env: NAME)"  # noqa: S105
 
 
-def _one_url(channel: WebhookChannel | SlackChannel) -> None:
+def _one_url(channel: WebhookChannel) -> None:
     if (channel.url is None) == (channel.url_env is None):
         raise ValueError(f"a {channel.type} channel needs exactly one of url and url_env")
 
@@ -45,7 +45,7 @@ class WebhookChannel(Strict):
     allow_private: bool = False
     """Allow a loopback or private address (a receiver on this machine or the LAN);
     link-local and cloud metadata addresses are refused regardless."""
-    timeout: float = Field(default=10.0, gt=0, le=300)
+    timeout: float = Field(default=10.0, ge=0.1, le=300)
 
     @model_validator(mode="after")
     def _complete(self) -> WebhookChannel:
@@ -56,18 +56,16 @@ class WebhookChannel(Strict):
 
 
 class SlackChannel(Strict):
-    """A Slack-compatible incoming webhook (its URL is a credential: prefer url_env)."""
+    """A Slack-compatible incoming webhook. Its URL is a credential (whoever has it can
+    post to the channel), so it comes from an environment variable, never the file."""
 
+    unknown_key_hints: ClassVar[dict[str, str]] = {
+        "url": "A Slack webhook URL is a credential: name the variable holding it (url_env: NAME)"
+    }
     type: Literal["slack"]
-    url: Url | None = None
-    url_env: EnvName | None = None
+    url_env: EnvName
     allow_private: bool = False
-    timeout: float = Field(default=10.0, gt=0, le=300)
-
-    @model_validator(mode="after")
-    def _complete(self) -> SlackChannel:
-        _one_url(self)
-        return self
+    timeout: float = Field(default=10.0, ge=0.1, le=300)
 
 
 class EmailChannel(Strict):
@@ -170,7 +168,8 @@ class Source(Strict):
     sql: SqlQuery | None = None
     format: Literal["auto", "parquet", "csv"] = "auto"
     timestamp: str | None = Field(default=None, min_length=1)
-    chunk_period: Duration | None = None
+    chunk_period: Literal["day", "week", "month"] | None = None
+    """Split each batch into calendar periods of ``timestamp`` (as ``drift --chunk-period``)."""
     contract: ContractRef | None = None
     performance: PerformanceSetup | None = None
 
