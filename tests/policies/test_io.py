@@ -410,8 +410,8 @@ rules: []
             "hook",
             "{type: webhook, url: https://h.example.com, secret: s3cret}",
             "channels.hook.secret: unknown key; allowed: type, url, url_env, secret_env, "
-            "secret_file, allow_private, timeout. Secrets never go in a policy file: name an environment variable "
-            "(secret_env: NAME)",
+            "secret_file, allow_private, timeout. Secrets never go in a policy file: name an "
+            "environment variable (secret_env: NAME)",
         ),
         (
             "hook",

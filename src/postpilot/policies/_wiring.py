@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 from pydantic import Field, field_validator, model_validator
 
 from postpilot._yaml import ErrorAt
-from postpilot.policies._types import ContractRef, Duration, Email, EnvName, Strict, Url
+from postpilot.policies._types import ContractRef, Email, EnvName, Strict, Url
 
 __all__ = [
     "Channel",
