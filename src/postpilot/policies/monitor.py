@@ -5,18 +5,20 @@ For each product with a policy source, a pass
 1. lists the batches of its source not processed yet (:mod:`postpilot.monitoring.sources`);
 2. for each batch, in order: checks it against the contract, computes drift
    against the training data (and estimated performance when the policy says
-   how), and in ONE transaction stores those runs, marks the batch processed,
-   evaluates the policy over the product's whole stored history and carries
-   out every firing not carried out before;
-3. evaluates the time-based metrics (no data seen, orphaned roles) and the
-   escalations that are due, in one more transaction;
+   how), and in one transaction stores those runs and marks the batch processed;
+3. in one more transaction, evaluates the policy over the product's whole stored
+   history (runs from ``drift --product`` and ``estimate --product`` included)
+   and the time-based metrics (no data seen, orphaned roles), carries out every
+   firing not carried out before on a run newer than the policy version, and the
+   escalations that are due;
 4. delivers the notifications that are due (:mod:`postpilot.policies.notifier`).
 
-Because each batch's evidence and consequences commit together, and firings and
-notifications are keyed, a pass that dies half-way resumes with the batches it
-had not stored, and a second pass over the same data changes nothing and sends
-nothing. ``now`` can be given (``monitor run --as-of``) to replay history: every
-time the pass records is then that time.
+Firings and notifications are keyed, and a firing is recorded in the
+transaction that carries it out: a second pass over the same data changes
+nothing and sends nothing, and a pass that dies half-way resumes with the
+batches it had not stored and the firings it had not carried out. ``now`` can
+be given (``monitor run --as-of``) to replay history: every time the pass
+records is then that time.
 """
 
 from __future__ import annotations
@@ -63,12 +65,14 @@ class PassResult:
 
 def monitor_products(reg: Registry, product: str | None) -> list[str]:
     """The products a pass covers: the one named, else every product in pilot or
-    production, and any other with a stored policy."""
+    production, and any other with a stored policy (never a retired one)."""
     if product is not None:
         reg.product(product)
         return [product]
     out = []
     for summary in reg.products():
+        if summary.stage == "retired":
+            continue
         if summary.stage in ("pilot", "production") or reg.policy(summary.slug) is not None:
             out.append(summary.slug)
     return out
@@ -81,6 +85,7 @@ def run_pass(
     now: datetime | None = None,
     progress: Progress | None = None,
     environ: Mapping[str, str] | None = None,
+    settle: float = 0.0,
 ) -> PassResult:
     """One monitor pass for one product (see the module's docstring)."""
     at = now or datetime.now(UTC)
@@ -88,10 +93,10 @@ def run_pass(
     result = PassResult(slug)
     source = loaded.policy.source
     if source is not None:
-        _batches(reg, slug, loaded, at, result, progress, environ)
+        _batches(reg, slug, loaded, at, result, progress, environ, settle)
     outcome = Outcome()
 
-    def timed(tx: Tx) -> None:
+    def act(tx: Tx) -> None:
         row = tx.product(slug)
         product = get_product(tx, slug)
         extra = _episodes(product, orphan_observations(product, at))
@@ -102,12 +107,17 @@ def run_pass(
             # one episode per silence: the same last arrival is the same chunk, so a pass
             # every five minutes notifies once, not every five minutes
             extra.append(replace(silence, chunk=f"silence/since/{since.isoformat()}"))
-        observations = _history(tx, slug) + extra
-        firings = [f for f in evaluate(loaded.policy, observations) if f.chunk in _ids(extra)]
+        fresh = _ids(extra)
+        after = loaded.after_run or 0
+        firings = [
+            f
+            for f in evaluate(loaded.policy, _history(tx, slug) + extra)
+            if f.chunk in fresh or (f.run_id is not None and f.run_id > after)
+        ]
         carry_out(tx, row, product, loaded.policy, loaded.version, firings, outcome)
         escalate_due(tx, at, outcome, slug)
 
-    reg.atomic(timed, now=at)
+    reg.atomic(act, now=at)
     result.done.extend(outcome.done)
     result.firings += outcome.firings
     return result
@@ -144,26 +154,27 @@ def _batches(
     result: PassResult,
     progress: Progress | None,
     environ: Mapping[str, str] | None,
+    settle: float,
 ) -> None:
+    """Store the evidence of every new batch, one transaction per batch (its runs and
+    its processed mark together)."""
     from postpilot.monitoring.sources import open_batch_source
-    from postpilot.policies.evidence import Evidence, gather
+    from postpilot.policies.evidence import gather
 
     source = loaded.policy.source
     assert source is not None
     spec = source.model_dump(exclude_none=True)
     base = Path(loaded.file).parent if loaded.file else None
-    batches_source = open_batch_source(spec, base_dir=base, environ=environ)
+    batches = open_batch_source(spec, base_dir=base, environ=environ, settle=settle)
     processed = reg.atomic(lambda tx: runs.processed_batches(tx, tx.product(slug)), now=at)
-    pending = batches_source.pending(processed.keys, processed.watermark)
+    pending = batches.pending(processed.keys, processed.watermark)
+    if not pending:
+        return
     reference = _reference(reg, slug)
     for index, batch in enumerate(pending):
-        evidence: Evidence = gather(reg, slug, loaded.policy, reference, batch)
-        outcome = Outcome()
+        evidence = gather(reg, slug, loaded.policy, reference, batch)
 
-        def store(
-            tx: Tx, evidence: Evidence = evidence, batch: Any = batch, outcome: Outcome = outcome
-        ) -> list[int]:
-            row = tx.product(slug)
+        def store(tx: Tx, evidence: Any = evidence, batch: Any = batch) -> list[int]:
             ids = [
                 runs.record_run(
                     tx,
@@ -179,24 +190,18 @@ def _batches(
             ]
             runs.record_batch(
                 tx,
-                row,
+                tx.product(slug),
                 key=batch.key,
                 label=batch.label,
                 watermark=batch.watermark,
                 rows=evidence.rows,
                 runs=ids,
             )
-            product = get_product(tx, slug)
-            firings = evaluate(loaded.policy, _history(tx, slug))
-            fresh = [f for f in firings if f.run_id in set(ids)]
-            carry_out(tx, row, product, loaded.policy, loaded.version, fresh, outcome)
             return ids
 
         ids = reg.atomic(store, now=at)
         result.batches += 1
         result.runs.extend(ids)
-        result.done.extend(outcome.done)
-        result.firings += outcome.firings
         result.notes.extend(evidence.notes)
         if progress is not None:
             progress(slug, index + 1, len(pending))

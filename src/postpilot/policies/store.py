@@ -30,6 +30,8 @@ class LoadedPolicy:
     version: int | None
     file: str | None
     default: bool
+    after_run: int | None = None
+    """It acts on monitoring runs after this one (None: on every run)."""
 
 
 def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
@@ -43,7 +45,7 @@ def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
             default_policy(sla.quality_metric, sla.quality_threshold), None, None, True
         )
     policy = loads_policy(stored.body, source=f"{slug} policy v{stored.version}")
-    return LoadedPolicy(policy, stored.version, stored.source, False)
+    return LoadedPolicy(policy, stored.version, stored.source, False, stored.after_run)
 
 
 def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredPolicy, bool]:

@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from postpilot.registry._tx import Tx
-from postpilot.store.models import PolicyFiringRow, PolicyRow, ProductRow, PromotionBlockRow
+from postpilot.store.models import (
+    MonitoringRunRow,
+    PolicyFiringRow,
+    PolicyRow,
+    ProductRow,
+    PromotionBlockRow,
+)
 
 __all__ = [
     "PromotionBlock",
@@ -42,6 +48,8 @@ class StoredPolicy:
     fingerprint: str
     created_by: str
     created_at: datetime
+    after_run: int | None = None
+    """The newest monitoring run when it was applied: the version acts on later runs."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,9 @@ def apply(tx: Tx, slug: str, body: str, source: str | None) -> tuple[StoredPolic
         version=(current.version + 1) if current is not None else 1,
         body=body,
         source=source,
+        after_run=tx.session.scalar(
+            select(func.max(MonitoringRunRow.id)).where(MonitoringRunRow.product_id == product.id)
+        ),
         fingerprint=digest,
         created_by=tx.actor,
         created_at=tx.now,
@@ -113,7 +124,14 @@ def versions(tx: Tx, slug: str) -> list[StoredPolicy]:
 
 def _entity(slug: str, row: PolicyRow) -> StoredPolicy:
     return StoredPolicy(
-        slug, row.version, row.body, row.source, row.fingerprint, row.created_by, row.created_at
+        slug,
+        row.version,
+        row.body,
+        row.source,
+        row.fingerprint,
+        row.created_by,
+        row.created_at,
+        row.after_run,
     )
 
 

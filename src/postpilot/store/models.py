@@ -313,6 +313,9 @@ class PolicyRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
+    after_run: Mapped[int | None] = mapped_column(Integer)
+    """The product's newest monitoring run when this version was applied: the version
+    acts on later runs only (``policy test`` replays the earlier ones)."""
     fingerprint: Mapped[str] = mapped_column(String(80))
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

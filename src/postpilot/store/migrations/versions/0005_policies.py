@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("source", sa.Text(), nullable=True),
+        sa.Column("after_run", sa.Integer(), nullable=True),
         sa.Column("fingerprint", sa.String(length=80), nullable=False),
         sa.Column("created_by", sa.String(length=254), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
