@@ -45,7 +45,9 @@ def incident(cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     )
     (result,) = json.loads(out.stdout)
     assert result["batches"] == DRIFT_FROM
-    assert result["firings"] == 1
+    assert any("inputs-drifted: opened incident #1" in line for line in result["done"])
+    # the drifted batch also breaks the contract's ranges: the default schema-errors rule
+    assert any("schema-errors: notified maya@example.com" in line for line in result["done"])
     yield receiver
     receiver.close()
 
@@ -99,8 +101,11 @@ def test_incident_list_ack_and_resolve(cli: Run, incident: Receiver) -> None:
 
 def test_an_acknowledged_incident_does_not_escalate(cli: Run, incident: Receiver) -> None:
     cli("incident", "ack", "1")
-    cli("monitor", "run", "--as-of", day_end(DRIFT_FROM + 3).isoformat(), expect=0)
+    later = cli("monitor", "run", "--as-of", day_end(DRIFT_FROM + 3).isoformat(), expect=1)
     assert [p["recipient"]["email"] for p in incident.payloads()] == ["maya@example.com"]
+    # what did fire: three days without data, the default no-data rule (store channel)
+    assert "no-data: notified lee@example.com (monitoring_lead)" in later.stdout
+    assert "escalated" not in later.stdout
 
 
 def test_notify_test_and_list(cli: Run, incident: Receiver) -> None:

@@ -102,7 +102,7 @@ def test_a_key_given_twice() -> None:
             "rules:",
             "owner: x\nrules:",
             "p.yaml:1: owner: unknown key; allowed: schema_version, product, source, channels, "
-            "rules",
+            "rules, defaults",
         ),
         (
             "      - notify: owner\n",

@@ -260,9 +260,8 @@ def test_a_malformed_policy_is_refused_with_its_line_and_nothing_changes(
 def test_policy_test_prints_the_day_10_incident_and_sends_nothing(
     run: Run, world: Path, receiver: Receiver
 ) -> None:
-    quiet = (
-        write_policy(world, receiver.url).read_text().replace("threshold: 0.5", "threshold: 1.0")
-    )
+    text = write_policy(world, receiver.url).read_text()
+    quiet = text.replace("threshold: 0.5", "threshold: 1.0") + "defaults: false\n"
     (world / "quiet.yaml").write_text(quiet, encoding="utf-8")
     assert run("policy", "apply", "quiet.yaml", "--product", "churn").exit_code == 0
     for day in range(1, 13):

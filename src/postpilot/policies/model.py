@@ -256,6 +256,9 @@ class Policy(Strict):
         default_factory=dict, json_schema_extra={"additionalProperties": False}
     )
     rules: list[Rule]
+    defaults: bool = True
+    """Also apply the default policy's rules whose names this file does not use (a rule
+    named like a default one replaces it); false: only this file's rules."""
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Policy:

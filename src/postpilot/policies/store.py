@@ -17,7 +17,7 @@ from postpilot.errors import PolicyError
 from postpilot.registry import Registry
 from postpilot.registry.policies import StoredPolicy
 
-__all__ = ["LoadedPolicy", "apply_policy", "load_effective"]
+__all__ = ["LoadedPolicy", "apply_policy", "load_effective", "with_defaults"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,23 @@ class LoadedPolicy:
     """It acts on monitoring runs after this one (None: on every run)."""
 
 
+def with_defaults(reg: Registry, slug: str, policy: Any) -> Any:
+    """``policy`` plus the default rules whose names it does not use, unless it says
+    ``defaults: false``."""
+    from postpilot.policies.defaults import default_policy
+
+    if not policy.defaults:
+        return policy
+    sla = reg.product(slug).sla
+    named = {rule.name for rule in policy.rules}
+    extra = [
+        rule
+        for rule in default_policy(sla.quality_metric, sla.quality_threshold).rules
+        if rule.name not in named
+    ]
+    return policy.model_copy(update={"rules": [*policy.rules, *extra]})
+
+
 def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
     from postpilot.policies.defaults import default_policy
     from postpilot.policies.io import loads_policy
@@ -45,7 +62,9 @@ def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
             default_policy(sla.quality_metric, sla.quality_threshold), None, None, True
         )
     policy = loads_policy(stored.body, source=f"{slug} policy v{stored.version}")
-    return LoadedPolicy(policy, stored.version, stored.source, False, stored.after_run)
+    return LoadedPolicy(
+        with_defaults(reg, slug, policy), stored.version, stored.source, False, stored.after_run
+    )
 
 
 def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredPolicy, bool]:

@@ -55,6 +55,9 @@ class Context:
     incident: IncidentRow | None = None
     incident_is_new: bool = False
     done: list[str] = field(default_factory=list)
+    reached: set[tuple[str | None, str]] = field(default_factory=set)
+    """(email, channel) pairs this firing has notified: two actions naming the same
+    person (a steward's role falling back to the owner, then the owner) notify once."""
 
     @property
     def dry_run(self) -> bool:
@@ -112,13 +115,18 @@ class Context:
         deduplicated by a key built from the firing, so carrying out twice queues once."""
         people = self.recipients(who)
         channels = list(dict.fromkeys([STORE, *(via or [])]))
+        fresh = [p for p in people if any((p.email, c) not in self.reached for c in channels)]
         if self.dry_run:
-            return people
+            self.reached.update((p.email, c) for p in people for c in channels)
+            return fresh
         assert self.tx is not None
         assert self.row is not None
         f = self.firing
-        for person in people:
+        for person in fresh:
             for channel in channels:
+                if (person.email, channel) in self.reached:
+                    continue
+                self.reached.add((person.email, channel))
                 key = short_key(
                     f"{self.product.slug}|{self.rule.name}|{f.subject}|{f.chunk}|{self.index}"
                     f"|{kind}|{key_extra}|{person.email}|{channel}"
@@ -147,7 +155,7 @@ class Context:
                     subject=subject,
                     payload=payload,
                 )
-        return people
+        return fresh
 
 
 class Action(ABC):

@@ -29,12 +29,14 @@ class Notify(Action):
             text=ctx.summary(),
             severity=severity,
         )
-        ctx.done.append(f"notified {people(reached)} via {_channels(spec)}")
+        if reached:
+            ctx.done.append(f"notified {people(reached)} via {_channels(spec)}")
 
     def describe(self, spec: Any, ctx: Context) -> str:
         if not ctx.firing.new_episode:
             return ""
-        return f"notify {people(ctx.recipients(spec.to))} via {_channels(spec)}"
+        reached = ctx.notify(spec.to, list(spec.via or []), kind="", subject="", text="")
+        return f"notify {people(reached)} via {_channels(spec)}" if reached else ""
 
 
 def _channels(spec: Any) -> str:
