@@ -165,3 +165,27 @@ def test_columns_left_out_are_named_with_the_reason() -> None:
     assert skipped["f2"] == "float in the reference but string in the current data"
     assert skipped["ts"] == "the timestamp column"
     assert "f2" not in report.columns
+
+
+def test_an_identifier_column_is_not_compared_unless_named() -> None:
+    """Every batch holds new keys (order ids, prediction ids): that is not drift. With
+    the ids compared, a batch from the reference's own distribution alarmed."""
+    import numpy as np
+    import polars as pl
+
+    def batch(seed: int, rows: int) -> pl.DataFrame:
+        rng = np.random.default_rng(seed)
+        return pl.DataFrame(
+            {
+                "order_id": [f"ORD-{seed}-{i:07d}" for i in range(rows)],
+                "amount": rng.lognormal(3, 0.5, rows),
+            }
+        )
+
+    report = run_drift(batch(1, 5_000), batch(2, 1_000), DriftOptions(multivariate=False))
+    assert not report.alert
+    assert report.settings["skipped_columns"]["order_id"].startswith("an identifier")
+    named = run_drift(
+        batch(1, 5_000), batch(2, 1_000), DriftOptions(columns=["order_id"], multivariate=False)
+    )
+    assert named.drifted_columns == ["order_id"]

@@ -47,7 +47,6 @@ rather than writing a contract that rejects every batch.
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime
 
 from scipy.special import betaincinv  # type: ignore[import-untyped, unused-ignore]
@@ -62,7 +61,7 @@ from postpilot.contracts.model import (
 from postpilot.contracts.units import PROBES
 from postpilot.errors import InputError
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
-from postpilot.profiles.column import ColumnProfile
+from postpilot.profiles.column import ColumnProfile, is_identifier
 
 __all__ = [
     "MAX_CATEGORIES",
@@ -87,7 +86,6 @@ MIN_PER_CATEGORY = 5
 TAIL_PROBABILITY = 1e-3
 """Range ends reach where an exponential tail fitted to the sample falls to this."""
 QUANTILES = PROBES
-_ID_NAME = re.compile(r"(^|[_\-\s.])(id|key|uuid|guid)$|Id$|ID$", re.IGNORECASE)
 _TOP = 20
 _CONFIDENCE = 0.95
 
@@ -179,7 +177,7 @@ def is_open_set(col: CategoricalColumn) -> bool:
 
 def _column_spec(col: ColumnProfile, tolerance: float) -> ColumnSpec:
     nullable, max_null_rate = _null_rule(col)
-    identifier = _is_identifier(col)
+    identifier = is_identifier(col)
     value_range = None
     categories = None
     if isinstance(col, NumericColumn) and not isinstance(col, TemporalColumn):
@@ -222,14 +220,6 @@ def reference_of(col: ColumnProfile, *, identifier: bool = False) -> Reference:
         ref["top"] = {k: round(v / col.count, 6) for k, v in top}
         ref["singletons"] = _singletons(col)
     return Reference.model_validate(ref)
-
-
-def _is_identifier(col: ColumnProfile) -> bool:
-    if col.type not in ("string", "int") or col.count < 50:
-        return False
-    if col.type == "int" and not _ID_NAME.search(col.name):
-        return False
-    return col.distinct_count().value >= 0.95 * col.count
 
 
 def _range(col: NumericColumn, tolerance: float) -> Range | None:

@@ -71,7 +71,7 @@ from postpilot.monitoring.results import (
     SchemaChange,
 )
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
-from postpilot.profiles.column import ColumnProfile, NullColumn
+from postpilot.profiles.column import ColumnProfile, NullColumn, is_identifier
 
 __all__ = ["DriftOptions", "drift_from_profiles", "run_drift"]
 
@@ -437,6 +437,9 @@ def _history_columns(
         if kind is None:
             skipped[name] = f"{ref_col.type} columns have no drift test"
             continue
+        if not options.columns and is_identifier(ref_col):
+            skipped[name] = _IDENTIFIER
+            continue
         missing = [c.chunk.key for c in chunks if name not in c.profile]
         other = [c for c in chunks if name in c.profile and _kind(c.profile.column(name)) != kind]
         if missing:
@@ -532,6 +535,12 @@ def _drift(
     )
 
 
+_IDENTIFIER = (
+    "an identifier (nearly every value distinct): new keys are not drift; "
+    "name it with --column to compare it anyway"
+)
+
+
 def _columns(
     ref: Profile, cur: Profile, options: DriftOptions
 ) -> tuple[list[str], dict[str, str], list[SchemaChange]]:
@@ -601,6 +610,8 @@ def _columns(
             )  # fmt: skip
         elif ref_kind is None:
             skipped[n] = f"{r.type} columns have no drift test"
+        elif not options.columns and is_identifier(r):
+            skipped[n] = _IDENTIFIER
         else:
             chosen.append(n)
     if not chosen:

@@ -16,6 +16,7 @@ types raises InputError naming the column.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -24,7 +25,7 @@ import datasketches as ds
 
 from postpilot.errors import InputError
 
-__all__ = ["ColumnProfile", "Estimate", "NullColumn"]
+__all__ = ["ColumnProfile", "Estimate", "NullColumn", "is_identifier"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,3 +181,18 @@ def hll_estimate(sketch: ds.hll_sketch, std_devs: int) -> Estimate:
         sketch.get_lower_bound(std_devs),
         sketch.get_upper_bound(std_devs),
     )
+
+
+_ID_NAME = re.compile(r"(^|[_\-\s.])(id|key|uuid|guid)$|Id$|ID$", re.IGNORECASE)
+
+
+def is_identifier(col: ColumnProfile) -> bool:
+    """Whether the column looks like a key: a string column, or an int column whose name
+    ends in ``id``/``key``/``uuid``/``guid``, with at least 50 values, nearly all distinct
+    (>= 95%). Contracts give it no range or categories; drift does not compare it (every
+    batch holds new keys, which is not drift)."""
+    if col.type not in ("string", "int") or col.count < 50:
+        return False
+    if col.type == "int" and not _ID_NAME.search(col.name):
+        return False
+    return col.distinct_count().value >= 0.95 * col.count
