@@ -58,3 +58,14 @@ def test_console_script_runs_the_demo_and_maps_errors(tmp_path: Path) -> None:
     assert "(--owner)" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert list(tmp_path.iterdir()) == [tmp_path / ".postpilot"]
+
+
+def test_the_demo_monitor_opens_an_incident_on_the_migrated_batch_and_escalates() -> None:
+    lines: list[str] = []
+    result = demo_in_tempdir(lines.append)
+    assert result.incident == 1
+    text = "\n".join(lines)
+    assert "week 1: 1 batch checked, 0 rule(s) fired" in text
+    assert "opened incident #1 (high) for maya@acme.example" in text
+    assert "schema-errors: notified ines@acme.example (data_steward)" in text
+    assert "escalated to sam@acme.example (integration_lead)" in text

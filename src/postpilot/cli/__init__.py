@@ -148,6 +148,7 @@ def demo(
     console.print(
         f"\ndone: {len(result.refused)} unsafe changes refused, "
         f"{len(result.contract_findings)} contract findings on the migrated batch, "
+        f"incident #{result.incident} opened and escalated by the monitor, "
         f"{len(result.orphaned)} orphaned role(s) caught, {result.audit_events} audit events, "
         f"tampering detected at event #{result.tamper_detected_at}"
     )
