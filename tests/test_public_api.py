@@ -51,3 +51,11 @@ def test_version_matches_the_package_metadata() -> None:
     from importlib.metadata import version
 
     assert postpilot.__version__ == version("postpilot")
+
+
+def test_the_policies_api_names_exist_once() -> None:
+    import postpilot.policies as policies
+
+    for name in policies.__all__:
+        assert hasattr(policies, name), name
+    assert len(set(policies.__all__)) == len(policies.__all__)

@@ -121,3 +121,12 @@ def test_notify_test_and_list(cli: Run, incident: Receiver) -> None:
 def test_monitor_serve_runs_the_given_number_of_passes(cli: Run, incident: Receiver) -> None:
     out = cli("monitor", "serve", "--every", "1s", "--passes", "2", "--product", "churn")
     assert out.stdout.count("churn: 0 new batch(es)") == 2
+
+
+def test_monitor_serve_reports_a_failing_pass_and_goes_on(
+    cli: Run, incident: Receiver, tmp_path: Path
+) -> None:
+    (tmp_path / "batches" / "day11.parquet").write_bytes(b"not parquet")
+    out = cli("monitor", "serve", "--every", "1s", "--passes", "2", "--product", "churn")
+    assert out.stderr.count("error: ") == 2
+    assert "day11.parquet" in out.stderr

@@ -412,17 +412,45 @@ def monitor_serve(
         int | None, typer.Option("--passes", help="Stop after this many passes (default: never).")
     ] = None,
 ) -> None:
-    """Run `monitor run` every interval until stopped (Ctrl-C): the embedded default."""
+    """Run `monitor run` every interval until stopped: the embedded default.
+
+    A pass that fails (the store or a source unreachable, a bad batch) is reported as
+    one error line and the loop goes on; the next pass resumes where it stopped.
+    Ctrl-C or SIGTERM stops it between passes (a pass in progress finishes first)."""
+    import signal
+
+    from postpilot.cli._base import error_line, foreign_error_line
+    from postpilot.errors import PostpilotError
     from postpilot.policies._types import parse_duration
     from postpilot.policies.service import monitor_once
 
     interval = parse_duration(every).total_seconds()
+    stop = {"now": False}
+
+    def on_term(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    previous = signal.signal(signal.SIGTERM, on_term)
     done = 0
-    while passes is None or done < passes:
-        started = time.monotonic()
-        results = monitor_once(registry(), product, now=None, show_progress=False)
-        _print_pass(results, Format.table)
-        done += 1
-        if passes is not None and done >= passes:
-            break
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    try:
+        while not stop["now"] and (passes is None or done < passes):
+            started = time.monotonic()
+            try:
+                results = monitor_once(registry(), product, now=None, show_progress=False)
+            except PostpilotError as exc:
+                notes.print(plain(error_line(exc, None)))
+            except Exception as exc:
+                line = foreign_error_line(exc)
+                if line is None:
+                    raise
+                notes.print(plain(line))
+            else:
+                _print_pass(results, Format.table)
+            done += 1
+            if passes is not None and done >= passes:
+                break
+            deadline = started + interval
+            while not stop["now"] and time.monotonic() < deadline:
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
