@@ -175,6 +175,9 @@ def policy_test(
 
 
 def _incident_table(items: list[Any]) -> None:
+    if not items:
+        console.print("no incidents")
+        return
     table = Table(
         "#",
         "product",
@@ -301,6 +304,9 @@ def notify_test(
 
 
 def _notification_table(items: list[Any]) -> None:
+    if not items:
+        console.print("no notifications")
+        return
     table = Table("#", "product", "channel", "to", "subject", "status", "attempts", "last error")
     for n in items:
         table.add_row(

@@ -94,6 +94,11 @@ def run_pass(
     source = loaded.policy.source
     if source is not None:
         _batches(reg, slug, loaded, at, result, progress, environ, settle)
+    else:
+        result.notes.append(
+            "no data source: its policy has no `source:`, so only stored runs, orphaned "
+            "roles and escalations were checked (see docs/policies.md)"
+        )
     outcome = Outcome()
 
     def act(tx: Tx) -> None:

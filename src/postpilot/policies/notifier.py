@@ -16,6 +16,7 @@ Channels are the policy's own (``channels:``), the global ones
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -60,10 +61,20 @@ class Delivered:
     lines: list[str] = field(default_factory=list)
 
 
+def message_id(key: str) -> str:
+    """The stable id receivers see (``Idempotency-Key``, email ``Message-ID``): the same
+    notification has the same id on every attempt.
+
+    >>> message_id("churn|inputs-drifted|None|run0000003/00000:0|0|alert||a@x.com|ops")
+    'pp-99170299d48b6c24f77538ec'
+    """
+    return "pp-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
 def message_of(n: Notification) -> Message:
     recipient = n.payload.get("recipient") or {}
     return Message(
-        id=f"pp-{n.key if len(n.key) < 80 else short_key(n.key, 0)}",
+        id=message_id(n.key),
         product=n.product,
         subject=n.subject,
         text=str(n.payload.get("text", n.subject)),
