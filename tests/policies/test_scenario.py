@@ -278,3 +278,19 @@ def test_policy_test_prints_the_day_10_incident_and_sends_nothing(
     assert receiver.requests == []
     with Registry() as reg:
         assert (len(reg.notifications()), len(reg.incidents()), reg.verify_audit().events) == before
+
+
+def test_every_firing_is_in_the_audit_log(run: Run, world: Path, receiver: Receiver) -> None:
+    _apply(run, world, receiver.url)
+    for day in range(1, DRIFT_FROM + 2):
+        write_day(world, day)
+        _pass(run, day)
+    with Registry() as reg:
+        events = reg.audit_log(product="churn")
+    fired = [
+        e for e in events if e.action == "policy.fired" and e.subject.endswith("/inputs-drifted")
+    ]
+    assert len(fired) == 2  # day 10: notified, opened, scheduled; day 11: evidence appended
+    assert fired[0].after["policy_version"] == 1
+    assert any("opened incident #1" in a for a in fired[0].after["actions"])
+    assert [e.action for e in events].count("incident.escalated") == 1

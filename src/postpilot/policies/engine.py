@@ -66,6 +66,21 @@ def carry_out(
         for index, spec in enumerate(rule.actions):
             ctx.index = index
             ACTIONS[spec.key].carry_out(spec, ctx)
+        if ctx.done:
+            tx.record(
+                "policy.fired",
+                "policy_rule",
+                f"{product.slug}/{rule.name}",
+                product=product.slug,
+                after={
+                    "policy_version": policy_version,
+                    "chunk": firing.chunk,
+                    "subject": firing.subject,
+                    "value": firing.value,
+                    "threshold": ctx.data()["threshold"],
+                    "actions": ctx.done,
+                },
+            )
         stored.record_firing(
             tx,
             row,
