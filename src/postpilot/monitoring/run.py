@@ -95,6 +95,9 @@ class DriftOptions:
     tests: Mapping[str, str] = field(default_factory=dict)
     thresholds: Mapping[str, float] = field(default_factory=dict)
     multivariate: bool = True
+    exclude: Sequence[str] = ()
+    """Columns left out of the comparison (and of the schema changes): a label the
+    production data never has. Used when ``columns`` is not given."""
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -106,6 +109,7 @@ class DriftOptions:
             "tests": dict(self.tests),
             "thresholds": dict(self.thresholds),
             "multivariate": self.multivariate,
+            "exclude": list(self.exclude),
             "p_value_adjustment": "holm",
         }
 
@@ -419,7 +423,11 @@ def _history_columns(
 ) -> tuple[list[str], dict[str, str], list[SchemaChange]]:
     """The reference's columns that some chunk holds as the same kind, every other column
     with its reason, and what differs between the chunks and the reference."""
-    names = list(options.columns) if options.columns else list(reference.columns)
+    names = (
+        list(options.columns)
+        if options.columns
+        else [n for n in reference.columns if n not in set(options.exclude)]
+    )
     chosen: list[str] = []
     skipped: dict[str, str] = {}
     changes: list[SchemaChange] = []
@@ -467,7 +475,7 @@ def _history_columns(
         extra: dict[str, list[str]] = {}
         for c in chunks:
             for name in c.profile.columns:
-                if name not in reference:
+                if name not in reference and name not in set(options.exclude):
                     extra.setdefault(name, []).append(c.chunk.key)
         for name, keys in extra.items():
             skipped.setdefault(name, "not in the latest run's reference")
@@ -556,9 +564,13 @@ def _columns(
                     raise InputError(f"column {name!r} is not in the {label} data", field="columns")
         names = list(options.columns)
     else:
-        names = [n for n in ref.columns if n in cur]
+        left_out = set(options.exclude)
+        for n in left_out:
+            if n in ref or n in cur:
+                skipped[n] = "excluded"
+        names = [n for n in ref.columns if n in cur and n not in left_out]
         for n in ref.columns:
-            if n not in cur:
+            if n not in cur and n not in left_out:
                 skipped[n] = "only in the reference"
                 changes.append(
                     SchemaChange(
@@ -567,7 +579,7 @@ def _columns(
                     )
                 )  # fmt: skip
         for n in cur.columns:
-            if n not in ref:
+            if n not in ref and n not in left_out:
                 skipped[n] = "only in the current data"
                 changes.append(
                     SchemaChange(

@@ -172,6 +172,15 @@ class Source(Strict):
     """Split each batch into calendar periods of ``timestamp`` (as ``drift --chunk-period``)."""
     contract: ContractRef | None = None
     performance: PerformanceSetup | None = None
+    ignore: list[str] = Field(default_factory=list)
+    """Columns of the training data that batches do not hold or that are not inputs
+    (performance's ``y_true``, the label, is always ignored): neither drift nor the
+    contract check looks at them."""
+
+    @property
+    def ignored(self) -> list[str]:
+        label = [self.performance.y_true] if self.performance is not None else []
+        return list(dict.fromkeys([*self.ignore, *label]))
 
     @model_validator(mode="after")
     def _one_place(self) -> Source:

@@ -58,6 +58,7 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
                 chunk_period=source.chunk_period,
                 timestamp=source.timestamp if source.chunk_period else None,
                 multivariate=_wants(policy, "drift.multivariate"),
+                exclude=source.ignored,
             ),
         )
     except InputError as exc:
@@ -82,6 +83,9 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
             RunToStore("drift", reference, report.alert, result, stored_chunks(report))
         )
     contract = _contract(reg, slug, policy, version)
+    if contract is not None and source.ignored:
+        kept = {k: v for k, v in contract.columns.items() if k not in set(source.ignored)}
+        contract = contract.model_copy(update={"columns": kept})
     if contract is not None:
         from postpilot.contracts.check import check_profile
 
