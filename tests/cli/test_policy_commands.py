@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +131,35 @@ def test_monitor_serve_reports_a_failing_pass_and_goes_on(
     out = cli("monitor", "serve", "--every", "1s", "--passes", "2", "--product", "churn")
     assert out.stderr.count("error: ") == 2
     assert "day11.parquet" in out.stderr
+
+
+def test_a_global_channel_serves_every_product(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channels in $POSTPILOT_HOME/channels.yaml may be named by any policy's `via`."""
+    monkeypatch.setenv("OPS_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    receiver = Receiver()
+    try:
+        with Registry() as reg:
+            setup_product(reg, tmp_path)
+        home = Path(os.environ["POSTPILOT_HOME"])
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "channels.yaml").write_text(
+            "channels:\n  pager:\n    type: webhook\n"
+            f"    url: {receiver.url}\n    secret_env: OPS_SECRET\n    allow_private: true\n",
+            encoding="utf-8",
+        )
+        policy = write_policy(tmp_path, receiver.url)
+        policy.write_text(policy.read_text().replace("via: [ops]", "via: [pager]"))
+        cli("policy", "apply", str(policy), "--product", "churn")
+        for day in range(1, DRIFT_FROM + 1):
+            write_day(tmp_path, day)
+        cli("monitor", "run", "--as-of", day_end(DRIFT_FROM).isoformat(), expect=1)
+        assert [p["recipient"]["email"] for p in receiver.payloads()] == ["maya@example.com"]
+        cli("notify", "test", "pager", "--to", "lee@example.com")  # no --product needed
+        (home / "channels.yaml").write_text("channels:\n  pager: {type: pager}\n")
+        broken = cli("monitor", "run", expect=2)
+        assert "channels.yaml:2" in broken.stderr
+    finally:
+        receiver.close()

@@ -13,7 +13,7 @@ from typing import Any
 from postpilot.policies.engine import describe
 from postpilot.policies.evaluate import evaluate
 from postpilot.policies.observations import Observation, observations_from_run
-from postpilot.policies.store import with_defaults
+from postpilot.policies.store import global_channel_specs, with_defaults
 from postpilot.registry import Registry
 
 __all__ = ["dry_run"]
@@ -24,7 +24,8 @@ def dry_run(reg: Registry, file: str | Path, product: str) -> list[dict[str, Any
     from postpilot.policies.io import load_policy
 
     entity = reg.product(product)
-    policy = with_defaults(reg, product, load_policy(Path(file)))
+    known = list(global_channel_specs(reg))
+    policy = with_defaults(reg, product, load_policy(Path(file), known_channels=known))
     observations: list[Observation] = []
     for run in reg.monitoring_runs(product):
         observations.extend(observations_from_run(run))

@@ -11,26 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from postpilot.errors import NotFoundError
 from postpilot.policies.monitor import PassResult, monitor_products, run_pass
 from postpilot.policies.notifier import deliver_due
-from postpilot.policies.store import load_effective
+from postpilot.policies.store import global_channel_specs, load_effective
 from postpilot.registry import Registry
 
 __all__ = ["channels_for", "global_channel_specs", "monitor_once", "send_test"]
-
-
-def global_channel_specs(reg: Registry) -> dict[str, dict[str, Any]]:
-    """The channels configured for every product, from ``$POSTPILOT_HOME/channels.yaml``."""
-    from postpilot.policies.io import load_channels
-
-    path = Path(reg.settings.home) / "channels.yaml"
-    if not path.exists():
-        return {}
-    return load_channels(path)
 
 
 def channels_for(

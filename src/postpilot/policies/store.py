@@ -17,7 +17,13 @@ from postpilot.errors import PolicyError
 from postpilot.registry import Registry
 from postpilot.registry.policies import StoredPolicy
 
-__all__ = ["LoadedPolicy", "apply_policy", "load_effective", "with_defaults"]
+__all__ = [
+    "LoadedPolicy",
+    "apply_policy",
+    "global_channel_specs",
+    "load_effective",
+    "with_defaults",
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,17 @@ class LoadedPolicy:
     default: bool
     after_run: int | None = None
     """It acts on monitoring runs after this one (None: on every run)."""
+
+
+def global_channel_specs(reg: Registry) -> dict[str, dict[str, Any]]:
+    """The channels every product may use, from ``$POSTPILOT_HOME/channels.yaml``
+    (``channels:``, the same schema as a policy's); none when the file does not exist."""
+    from postpilot.policies.io import load_channels
+
+    path = Path(reg.settings.home) / "channels.yaml"
+    if not path.exists():
+        return {}
+    return load_channels(path)
 
 
 def with_defaults(reg: Registry, slug: str, policy: Any) -> Any:
@@ -61,7 +78,11 @@ def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
         return LoadedPolicy(
             default_policy(sla.quality_metric, sla.quality_threshold), None, None, True
         )
-    policy = loads_policy(stored.body, source=f"{slug} policy v{stored.version}")
+    policy = loads_policy(
+        stored.body,
+        source=f"{slug} policy v{stored.version}",
+        known_channels=list(global_channel_specs(reg)),
+    )
     return LoadedPolicy(
         with_defaults(reg, slug, policy), stored.version, stored.source, False, stored.after_run
     )
@@ -74,7 +95,7 @@ def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredP
 
     file = Path(path)
     reg.product(product)  # an unknown product fails first
-    policy = load_policy(file)
+    policy = load_policy(file, known_channels=list(global_channel_specs(reg)))
     named = getattr(policy, "product", None)
     if named is not None and named != product:
         raise PolicyError(
