@@ -246,9 +246,27 @@ def _print_incident(i: Any) -> None:
         )
     table = Table("when (UTC)", "step", "by", "detail")
     for e in i.events:
-        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if v is not None)
-        table.add_row(_when(e.at), e.kind, plain(e.actor), plain(detail[:160]))
+        table.add_row(_when(e.at), e.kind, plain(e.actor), plain(_detail(e.detail)))
     console.print(table)
+
+
+def _detail(detail: dict[str, Any]) -> str:
+    """An incident step's detail in a line: the evidence as ``metric = value (threshold)
+    at chunk``, anything else as ``key=value`` pairs (``--format json`` has it all)."""
+    if "metric" in detail and "value" in detail:
+        subject = f" {detail['subject']}" if detail.get("subject") else ""
+        threshold = detail.get("threshold")
+        bound = (
+            f"outside {threshold}"
+            if isinstance(threshold, list)
+            else f"{detail.get('direction')} {threshold}"
+        )
+        return (
+            f"{detail['metric']}{subject} = {detail['value']:.4g} ({bound}) at chunk "
+            f"{detail.get('chunk')}"
+        )
+    text = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, [], ""))
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 @command(incident_app, "ack")
