@@ -100,7 +100,13 @@ def deliver_due(
     through its channel."""
     out = Delivered()
     due = reg.atomic(lambda tx: notifications.due(tx, now, product, ids), now=now)
+    down: set[str] = set()
     for n in due:
+        if n.channel in down:
+            # the channel just failed every attempt of this pass: the rest wait for the
+            # next pass rather than each spending the backoff again
+            out.pending.append(n.id)
+            continue
         channel = channels.get(n.channel)
         if channel is None:
             _record(
@@ -140,8 +146,7 @@ def deliver_due(
             if n.channel != STORE:
                 out.lines.append(f"delivered #{n.id} to {n.recipient or 'nobody'} via {n.channel}")
         else:
-            state = reg.notifications(product=n.product)
-            current = next(x for x in state if x.id == n.id)
+            current = reg.atomic(lambda tx, n=n: notifications.get(tx, n.id), now=now)
             if current.status == "failed":
                 out.failed.append(n.id)
                 out.lines.append(
@@ -149,6 +154,7 @@ def deliver_due(
                     f"attempts: {result.detail}"
                 )
             else:
+                down.add(n.channel)
                 out.pending.append(n.id)
                 out.lines.append(
                     f"notification #{n.id} via {n.channel} not delivered ({result.detail}); "

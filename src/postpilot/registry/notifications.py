@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from postpilot.errors import NotFoundError
 from postpilot.registry._tx import Tx
 from postpilot.store.models import NotificationAttemptRow, NotificationRow, ProductRow
 
@@ -28,6 +29,7 @@ __all__ = [
     "Notification",
     "due",
     "enqueue",
+    "get",
     "list_notifications",
     "record_attempt",
 ]
@@ -143,6 +145,13 @@ def record_attempt(
         row.next_attempt_at = next_attempt_at
         row.status = "pending" if next_attempt_at is not None else "failed"
     tx.session.flush()
+    return _entity(tx, row)
+
+
+def get(tx: Tx, notification_id: int) -> Notification:
+    row = tx.session.get(NotificationRow, notification_id)
+    if row is None:
+        raise NotFoundError(f"no notification #{notification_id}", field="notification")
     return _entity(tx, row)
 
 
