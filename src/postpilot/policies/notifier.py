@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from functools import partial
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -146,7 +147,7 @@ def deliver_due(
             if n.channel != STORE:
                 out.lines.append(f"delivered #{n.id} to {n.recipient or 'nobody'} via {n.channel}")
         else:
-            current = reg.atomic(lambda tx, n=n: notifications.get(tx, n.id), now=now)
+            current = reg.atomic(partial(notifications.get, notification_id=n.id), now=now)
             if current.status == "failed":
                 out.failed.append(n.id)
                 out.lines.append(
