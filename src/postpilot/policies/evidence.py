@@ -9,10 +9,14 @@ outside any transaction; :mod:`postpilot.policies.monitor` stores the result.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
 from postpilot.errors import InputError
+from postpilot.profiles.sql import SQLSource
 from postpilot.registry import ModelVersion, Registry
 from postpilot.registry.monitoring import StoredChunk
 
@@ -48,12 +52,13 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
     assert version.training_data is not None
     reference = version.training_data.uri
     evidence = Evidence()
+    data = _timed(batch.data, source.timestamp)
     current = None
     start = end = None
     try:
         report = run_drift(
             reference,
-            batch.data,
+            data,
             DriftOptions(
                 chunk_period=source.chunk_period,
                 timestamp=source.timestamp if source.chunk_period else None,
@@ -90,7 +95,7 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
         from postpilot.contracts.check import check_profile
 
         if current is None:
-            current = profile(batch.data)
+            current = profile(data)
         checked = check_profile(contract, current)
         evidence.rows = checked.rows
         evidence.runs.append(
@@ -116,6 +121,32 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
     if source.performance is not None:
         evidence.runs.append(_performance(reg, slug, source, reference, batch))
     return evidence
+
+
+def _timed(data: Any, column: str | None) -> Any:
+    """``data``, with the timestamp column of an SQL batch read as times when it comes as
+    text: SQLite has no time type, so its timestamps reach a query as strings."""
+    if column is None or not isinstance(data, SQLSource):
+        return data
+    return _TimedSQL(data.url, data.query, data.params, timestamp=column)
+
+
+@dataclass(frozen=True)
+class _TimedSQL(SQLSource):
+    timestamp: str = ""
+
+    def frames(self, batch_size: int) -> Iterator[pl.DataFrame]:
+        for frame in super().frames(batch_size):
+            if frame.schema.get(self.timestamp) == pl.String:
+                try:
+                    frame = frame.with_columns(pl.col(self.timestamp).str.to_datetime())
+                except pl.exceptions.PolarsError as exc:
+                    raise InputError(
+                        f"the timestamp column {self.timestamp!r} holds text that is not a "
+                        f"date or time: {str(exc).splitlines()[0][:200]}",
+                        field="source.timestamp",
+                    ) from exc
+            yield frame
 
 
 def _time_range(current: Any, column: str) -> tuple[Any, Any]:
@@ -170,5 +201,7 @@ def _performance(reg: Registry, slug: str, source: Any, reference: str, batch: A
         def labels(ids: list[str]) -> dict[str, object]:
             return reg.labels(slug, ids)
 
-    report = estimate_performance(reference, batch.data, options, labels=labels)
+    report = estimate_performance(
+        reference, _timed(batch.data, source.timestamp), options, labels=labels
+    )
     return RunToStore("performance", reference, report.alert, report.to_dict())

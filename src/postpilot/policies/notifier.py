@@ -77,7 +77,7 @@ def message_of(n: Notification) -> Message:
     return Message(
         id=message_id(n.key),
         product=n.product,
-        subject=n.subject,
+        subject=_bare_subject(n.subject, n.product),
         text=str(n.payload.get("text", n.subject)),
         recipient_email=recipient.get("email"),
         recipient_name=recipient.get("name"),
@@ -86,6 +86,17 @@ def message_of(n: Notification) -> Message:
         data={"kind": n.payload.get("kind"), "notification": n.id, **n.payload.get("data", {})},
         created_at=n.created_at,
     )
+
+
+def _bare_subject(subject: str, product: str | None) -> str:
+    """The stored subject without its ``[postpilot] product:`` prefix: the channels put
+    the product (and the email the ``[postpilot]`` tag) in front of it themselves.
+
+    >>> _bare_subject("[postpilot] churn: inputs-drifted", "churn")
+    'inputs-drifted'
+    """
+    bare = subject.removeprefix("[postpilot] ")
+    return bare.removeprefix(f"{product}: ") if product else bare
 
 
 def deliver_due(
@@ -161,6 +172,14 @@ def deliver_due(
                     f"notification #{n.id} via {n.channel} not delivered ({result.detail}); "
                     f"retried after {current.next_attempt_at:%H:%M} UTC"
                 )
+    if out.failed and ids is None:
+        # each notification that gave up raised an alert through the store channel, which
+        # always works: deliver those now, not on the next pass
+        alerts = deliver_due(reg, channels, now=now, product=product, sleep=sleep)
+        out.delivered += alerts.delivered
+        out.pending += alerts.pending
+        out.failed += alerts.failed
+        out.lines += alerts.lines
     return out
 
 
