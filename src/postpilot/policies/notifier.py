@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from functools import partial
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from postpilot.policies.actions.base import STORE, short_key
 from postpilot.policies.channels import Channel, Delivery, Message
