@@ -476,6 +476,23 @@ def test_estimate_bad_threshold_is_exit_2(work: Path, threshold: str) -> None:
     error(estimate("ref.parquet", "a.parquet", "--threshold", threshold), "--threshold")
 
 
+def test_estimate_threshold_above_a_metric_with_no_lower_bound_is_exit_2(work: Path) -> None:
+    """r2 has no lower bound; a threshold above its maximum (1) crashed formatting the
+    message (found by the fuzz suite)."""
+    frame = binary(300).with_columns(pl.col("x").alias("pred_value"))
+    frame.write_parquet("ref.parquet")
+    frame.write_parquet("a.parquet")
+    result = run(
+        [
+            "estimate", "--reference", "ref.parquet", "--analysis", "a.parquet",
+            "--problem", "regression", "--y-true", "x", "--y-pred", "pred_value",
+            "--metric", "r2", "--threshold", "r2=1.5",
+        ]
+    )  # fmt: skip
+    error(result, "--threshold")
+    assert "r2 goes up to 1" in result.stderr
+
+
 # --- silent wrong answers: registry ---------------------------------------------------------
 
 

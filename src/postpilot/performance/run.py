@@ -210,9 +210,12 @@ def check_threshold(metric: str, value: object, problem: str, field: str) -> Non
         )
     low, high = info.lower, info.upper
     if (low is not None and value < low) or (high is not None and value > high):
-        span = f"from {low:g}" if high is None else f"from {low:g} to {high:g}"
         if low is None:
             span = f"up to {high:g}"
+        elif high is None:
+            span = f"from {low:g}"
+        else:
+            span = f"from {low:g} to {high:g}"
         raise InputError(
             f"threshold {metric}={value:g} is out of range: {metric} goes {span}",
             field=field,
