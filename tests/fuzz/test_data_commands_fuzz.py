@@ -42,8 +42,12 @@ def model_outputs(draw: st.DrawFn) -> Table:
         if change == "string" and columns[i]:
             columns[i] = tuple(draw(st.sampled_from(["a", "0.5", *MARKUP])) for _ in columns[i])
             kinds[i] = "str"
-        elif change == "one-class":
-            columns[3] = tuple(0 for _ in columns[3])
+        elif change == "one-class" and "y" in names:
+            # the label column, wherever earlier changes left it (index 3 could be
+            # another column by now, whose kind a column of zeros would not fit)
+            label = names.index("y")
+            columns[label] = tuple(0 for _ in columns[label])
+            kinds[label] = "int"
         elif change == "nulls":
             columns[i] = tuple(None for _ in columns[i])
             kinds[i] = "null"

@@ -431,7 +431,13 @@ def test_drift_of_a_real_table_against_itself_exits_0(work: Path) -> None:
 def test_drift_of_disjoint_categories_is_drift_with_a_real_error_bound(work: Path) -> None:
     pl.DataFrame({"v": [f"old{i}" for i in range(100_000)]}).write_parquet("ref.parquet")
     pl.DataFrame({"v": [f"new{i}" for i in range(100_000)]}).write_parquet("cur.parquet")
-    result = run(["drift", "ref.parquet", "cur.parquet", "-f", "json", "--no-multivariate"])
+    # every value distinct: an identifier, compared only when named
+    skipped = run(["drift", "ref.parquet", "cur.parquet", "--no-multivariate"])
+    assert skipped.exit_code == 2
+    assert "an identifier" in skipped.stderr
+    result = run(
+        ["drift", "ref.parquet", "cur.parquet", "-f", "json", "--no-multivariate", "-c", "v"]
+    )
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["drifted_columns"] == ["v"]
