@@ -445,9 +445,6 @@ def _history_columns(
         if kind is None:
             skipped[name] = f"{ref_col.type} columns have no drift test"
             continue
-        if not options.columns and is_identifier(ref_col):
-            skipped[name] = _IDENTIFIER
-            continue
         missing = [c.chunk.key for c in chunks if name not in c.profile]
         other = [c for c in chunks if name in c.profile and _kind(c.profile.column(name)) != kind]
         if missing:
@@ -469,6 +466,8 @@ def _history_columns(
             )  # fmt: skip
         if len(missing) + len(other) == len(chunks):
             skipped[name] = "in no stored chunk as the reference's type"
+        elif not options.columns and is_identifier(ref_col):
+            skipped[name] = _IDENTIFIER  # after the schema changes, which still count
         else:
             chosen.append(name)
     if not options.columns:
