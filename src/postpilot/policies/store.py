@@ -70,18 +70,21 @@ def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
 def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredPolicy, bool]:
     """Check the policy file and store it as the product's next version. Nothing is
     stored when the file has a mistake; the same text as the latest version adds none."""
-    from postpilot.policies.io import load_policy
+    from postpilot._yaml import line_of, load_yaml_document
+    from postpilot.policies.io import loads_policy, read_policy_text
 
     file = Path(path)
     reg.product(product)  # an unknown product fails first
-    policy = load_policy(file)
+    body = read_policy_text(file)  # read once: the text checked is the text stored
+    policy = loads_policy(body, source=str(file))
     named = getattr(policy, "product", None)
     if named is not None and named != product:
+        _, node = load_yaml_document(body, str(file), PolicyError)
         raise PolicyError(
-            f"{file}: the policy is for product {named!r}, not {product!r}",
+            f"{file}:{line_of(node, ['product'])}: product: the policy is for product "
+            f"{named!r}, not {product!r}",
             file=str(file),
             field="product",
             hint=f"Apply it with --product {named}, or change its 'product:' line",
         )
-    body = file.read_text(encoding="utf-8")
     return reg.apply_policy(product, body, source=str(file.resolve()))
