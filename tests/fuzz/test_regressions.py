@@ -804,11 +804,8 @@ def test_policy_duration_beyond_a_century_is_refused_at_load(after: str) -> None
     error(_apply(_policy(text)), "p.yaml:5:", "too long")
 
 
-@pytest.mark.parametrize(
-    "as_of", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59+00:00"], ids=["year-0", "year-9999"]
-)
 def test_monitor_as_of_at_the_ends_of_the_calendar_is_exit_2(
-    cli_store: CliStore, work: Path, as_of: str
+    cli_store: CliStore, work: Path
 ) -> None:
     """Before year 1 in UTC, or so late that an escalation a day later is past year 9999:
     both crashed the pass half-way."""
@@ -825,7 +822,8 @@ def test_monitor_as_of_at_the_ends_of_the_calendar_is_exit_2(
     assert _apply(_policy(text), store=cli_store).exit_code == 0
     write_day(work, DRIFT_FROM)
     passed = ["monitor", "run", "--product", "churn", "--as-of"]
-    error(run([*passed, as_of], store=cli_store), "--as-of")
+    for as_of in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59+00:00"):
+        error(run([*passed, as_of], store=cli_store), "--as-of")
     assert run([*passed, day_end(DRIFT_FROM).isoformat()]).exit_code == 1
 
 
