@@ -278,7 +278,7 @@ def _error_names_the_file(line: str, file: PolicyFile) -> None:
 
 
 @given(data=st.data())
-@fuzz_settings(10)
+@fuzz_settings(8)
 def test_policy_apply_keeps_the_promise(
     store: CliStore, folder: Folder, data: st.DataObject
 ) -> None:
@@ -344,40 +344,35 @@ OUTPUTS = [
 ]
 
 
-@given(data=st.data())
-@fuzz_settings(4)
-def test_policy_test_show_and_schema_keep_the_promise(
-    store: CliStore, world: Receiver, folder: Folder, data: st.DataObject
-) -> None:
+def _policy_commands(store: CliStore, world: Receiver, work: Path, data: st.DataObject) -> None:
     """``policy test`` replays churn's stored history through a hostile file (nothing is
     stored or sent, whatever it finds); ``policy show`` and ``policy schema -o`` take
     hostile products, formats and output paths."""
     file = data.draw(policy_files(product="churn"), label="file")
     product = data.draw(PRODUCTS, label="product")
-    with folder() as work:
-        path = file.write(work)
-        inputs = [path] if path.is_file() else []
-        (work / "sub").mkdir()
-        os.mkfifo(work / "pipe")
-        before = store.snapshot()
-        sent = len(world.requests)
-        fmt = data.draw(st.sampled_from(["json", "table", "yaml"]), label="test format")
-        tried = run(
-            ["policy", "test", file.name, "--product", product, "-f", fmt],
-            store=store,
-            work=work,
-            inputs=inputs,
-        )
-        assert store.snapshot() == before, "policy test stored something"
-        assert len(world.requests) == sent, "policy test sent something"
-        if tried.exit_code == 2 and product == "churn" and fmt != "yaml":
-            assert file.name in tried.stderr, tried.stderr
-        fmt = data.draw(st.sampled_from(["json", "yaml", "table", "xml", ""]), label="show format")
-        run(["policy", "show", product, "-f", fmt], store=store, work=work)
-        target = data.draw(st.sampled_from([*OUTPUTS, file.name]), label="schema output")
-        schema = run(["policy", "schema", "-o", target], store=store, work=work)
-        if schema.exit_code == 2:
-            assert target in schema.stderr, schema.stderr
+    path = file.write(work)
+    inputs = [path] if path.is_file() else []
+    (work / "sub").mkdir()
+    os.mkfifo(work / "pipe")
+    before = store.snapshot()
+    sent = len(world.requests)
+    fmt = data.draw(st.sampled_from(["json", "table", "yaml"]), label="test format")
+    tried = run(
+        ["policy", "test", file.name, "--product", product, "-f", fmt],
+        store=store,
+        work=work,
+        inputs=inputs,
+    )
+    assert store.snapshot() == before, "policy test stored something"
+    assert len(world.requests) == sent, "policy test sent something"
+    if tried.exit_code == 2 and product == "churn" and fmt != "yaml":
+        _error_names_the_file(tried.stderr.strip(), file)
+    fmt = data.draw(st.sampled_from(["json", "yaml", "table", "xml", ""]), label="show format")
+    run(["policy", "show", product, "-f", fmt], store=store, work=work)
+    target = data.draw(st.sampled_from([*OUTPUTS, file.name]), label="schema output")
+    schema = run(["policy", "schema", "-o", target], store=store, work=work)
+    if schema.exit_code == 2:
+        assert target in schema.stderr, schema.stderr
 
 
 STATUSES = ["open", "acknowledged", "resolved", "pending", "delivered", "failed"]
@@ -386,45 +381,55 @@ COUNTS = numbers() | st.sampled_from(
 )
 
 
-@given(data=st.data())
-@fuzz_settings(5)
-def test_incident_and_notify_commands_keep_the_promise(
-    store: CliStore, world: Receiver, folder: Folder, data: st.DataObject
-) -> None:
+def _incident_and_notify_commands(store: CliStore, work: Path, data: st.DataObject) -> None:
+    """``incident show|ack|resolve N`` with hostile N and notes, ``incident list`` and
+    ``notify list`` with hostile statuses and products, ``notify test`` with hostile
+    channels."""
     notes = hostile_names() | st.just("n" * 5000)
     statuses = st.sampled_from([*STATUSES, "OPEN", "open ", "", "[/]", "nul\x00"]) | hostile_names()
-    with folder() as work:
-        for i in range(data.draw(st.integers(1, 4), label="commands")):
-            kind = data.draw(st.sampled_from(["show", "ack", "resolve", "list", "notify"]))
-            fmt = ["-f", data.draw(st.sampled_from(["json", "table"]))]
-            if kind in ("show", "ack", "resolve"):
-                args = ["incident", kind, data.draw(COUNTS, label=f"N {i}")]
-                if kind != "show" and data.draw(st.booleans()):
-                    args += ["--note", data.draw(notes)]
-                if kind == "show":
-                    args += fmt
-            elif kind == "list":
-                args = ["incident", "list", "--status", data.draw(statuses), *fmt]
-                if data.draw(st.booleans()):
-                    args += ["--product", data.draw(PRODUCTS)]
-            else:
-                args = ["notify", "list", "--status", data.draw(statuses), *fmt]
-                if data.draw(st.booleans()):
-                    args += ["--product", data.draw(PRODUCTS)]
-            run(args, store=store, work=work)
-        channel = data.draw(
-            st.sampled_from(["store", "console", "ops", "STORE", "ops ", "nosuch", "[/]", ""])
-            | hostile_names(),
-            label="channel",
-        )
-        args = ["notify", "test", channel]
-        if data.draw(st.booleans()):
-            args += ["--product", data.draw(PRODUCTS)]
-        if data.draw(st.booleans()):
-            args += ["--to", data.draw(st.sampled_from(["lee@example.com", "no-at", "[/]", ""]))]
+    for i in range(data.draw(st.integers(1, 4), label="commands")):
+        kind = data.draw(st.sampled_from(["show", "ack", "resolve", "list", "notify"]))
+        fmt = ["-f", data.draw(st.sampled_from(["json", "table"]))]
+        if kind in ("show", "ack", "resolve"):
+            args = ["incident", kind, data.draw(COUNTS, label=f"N {i}")]
+            if kind != "show" and data.draw(st.booleans()):
+                args += ["--note", data.draw(notes)]
+            if kind == "show":
+                args += fmt
+        elif kind == "list":
+            args = ["incident", "list", "--status", data.draw(statuses), *fmt]
+            if data.draw(st.booleans()):
+                args += ["--product", data.draw(PRODUCTS)]
+        else:
+            args = ["notify", "list", "--status", data.draw(statuses), *fmt]
+            if data.draw(st.booleans()):
+                args += ["--product", data.draw(PRODUCTS)]
         run(args, store=store, work=work)
-        listed = run(["incident", "list", "-f", "json"], store=store, work=work)
-        assert listed.exit_code == 0, listed.stderr
+    channel = data.draw(
+        st.sampled_from(["store", "console", "ops", "STORE", "ops ", "nosuch", "[/]", ""])
+        | hostile_names(),
+        label="channel",
+    )
+    args = ["notify", "test", channel]
+    if data.draw(st.booleans()):
+        args += ["--product", data.draw(PRODUCTS)]
+    if data.draw(st.booleans()):
+        args += ["--to", data.draw(st.sampled_from(["lee@example.com", "no-at", "[/]", ""]))]
+    run(args, store=store, work=work)
+    listed = run(["incident", "list", "-f", "json"], store=store, work=work)
+    assert listed.exit_code == 0, listed.stderr
+
+
+@given(data=st.data())
+@fuzz_settings(5)
+def test_commands_on_stored_history_keep_the_promise(
+    store: CliStore, world: Receiver, folder: Folder, data: st.DataObject
+) -> None:
+    """The policy, incident and notify commands on a product with runs, an incident and
+    notifications stored."""
+    with folder() as work:
+        _policy_commands(store, world, work, data)
+        _incident_and_notify_commands(store, work, data)
 
 
 # -- monitor run: hostile times and sources ------------------------------------------------

@@ -792,6 +792,14 @@ def test_policy_for_another_product_names_the_line_of_its_product() -> None:
     error(_apply(name), "p.yaml:3: product:", "'other'")
 
 
+@pytest.mark.usefixtures("product")
+def test_policy_test_of_a_file_for_another_product_is_refused_like_apply() -> None:
+    """``policy test`` replayed churn's history through a policy written for another
+    product, which ``policy apply`` would refuse."""
+    name = _policy("schema_version: 1\nproduct: other\nrules: []\n")
+    error(run(["policy", "test", name, "--product", P]), "p.yaml:2: product:", "'other'")
+
+
 @pytest.mark.parametrize("after", ["3000000d", "9" * 5000 + "s"], ids=["century", "digits"])
 @pytest.mark.usefixtures("product")
 def test_policy_duration_beyond_a_century_is_refused_at_load(after: str) -> None:

@@ -17,7 +17,7 @@ from postpilot.errors import PolicyError
 from postpilot.registry import Registry
 from postpilot.registry.policies import StoredPolicy
 
-__all__ = ["LoadedPolicy", "apply_policy", "load_effective", "with_defaults"]
+__all__ = ["LoadedPolicy", "apply_policy", "load_effective", "load_for_product", "with_defaults"]
 
 
 @dataclass(frozen=True)
@@ -67,15 +67,14 @@ def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
     )
 
 
-def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredPolicy, bool]:
-    """Check the policy file and store it as the product's next version. Nothing is
-    stored when the file has a mistake; the same text as the latest version adds none."""
+def load_for_product(path: str | Path, product: str) -> tuple[Any, str]:
+    """The policy in the file and its text, checked completely, and refused when its
+    ``product:`` names another product (reported at that line)."""
     from postpilot._yaml import line_of, load_yaml_document
     from postpilot.policies.io import loads_policy, read_policy_text
 
     file = Path(path)
-    reg.product(product)  # an unknown product fails first
-    body = read_policy_text(file)  # read once: the text checked is the text stored
+    body = read_policy_text(file)  # read once: the text checked is the text used
     policy = loads_policy(body, source=str(file))
     named = getattr(policy, "product", None)
     if named is not None and named != product:
@@ -85,6 +84,15 @@ def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredP
             f"{named!r}, not {product!r}",
             file=str(file),
             field="product",
-            hint=f"Apply it with --product {named}, or change its 'product:' line",
+            hint=f"Use --product {named}, or change its 'product:' line",
         )
+    return policy, body
+
+
+def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredPolicy, bool]:
+    """Check the policy file and store it as the product's next version. Nothing is
+    stored when the file has a mistake; the same text as the latest version adds none."""
+    file = Path(path)
+    reg.product(product)  # an unknown product fails first
+    _, body = load_for_product(file, product)
     return reg.apply_policy(product, body, source=str(file.resolve()))
