@@ -47,35 +47,147 @@ class ErrorAt(ValueError):
         self.loc = loc
 
 
+MAX_DEPTH = 100
+"""How deeply a document may nest (a deeper one is refused, not a RecursionError)."""
+MAX_ALIAS_NODES = 10_000
+"""How many nodes aliases may add to a document when expanded: a "billion laughs" is
+refused before anything expands it."""
+
+
+class _Refused(yaml.YAMLError):
+    """A document the loader will not load, at its 1-based ``line``."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+def _line(event: Any) -> int:
+    return int(event.start_mark.line) + 1
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing what would make loading a small text hang or crash: a
+    document nested deeper than :data:`MAX_DEPTH`, an alias inside its own anchor (a
+    cycle) and aliases that expand to more than :data:`MAX_ALIAS_NODES` extra nodes."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._open: set[str] = set()
+        self.aliases: list[Any] = []
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open:
+                raise _Refused(_line(event), f"the alias *{event.anchor} is inside its own anchor")
+            self.aliases.append(event)
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(_line(event), f"nested more than {MAX_DEPTH} levels deep")
+        anchor = getattr(event, "anchor", None)
+        self._depth += 1
+        if anchor is not None:
+            self._open.add(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open.discard(anchor)
+
+
 def load_yaml_document(
     text: str, source: str, error: Callable[..., E], *, unique_keys: bool = False
 ) -> tuple[Any, yaml.Node | None]:
     """The document's data and its node tree, parsed once with the safe loader.
 
     A syntax error raises ``error("source:line: not valid YAML: problem",
-    file="source:line")``. With ``unique_keys`` a key given twice in one mapping is
-    an error too (PyYAML would silently keep the last value).
+    file="source:line")``, as do a character YAML does not allow (a control
+    character), nesting deeper than :data:`MAX_DEPTH`, an alias inside its own
+    anchor and aliases that would expand the document by more than
+    :data:`MAX_ALIAS_NODES` nodes. With ``unique_keys`` a key given twice in one
+    mapping is an error too (PyYAML would silently keep the last value).
     """
-    loader = yaml.SafeLoader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # the reader checks every character here
         node = loader.get_single_node()
+        if node is not None:
+            _check_aliases(node, loader.aliases)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        line, problem = _problem(exc, text)
         raise error(f"{source}{line}: not valid YAML: {problem}", file=f"{source}{line}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if unique_keys and node is not None:
         _check_unique_keys(node, source, error)
     return data, node
 
 
+def _problem(exc: yaml.YAMLError, text: str) -> tuple[str, str]:
+    """``:line`` (or nothing) and the problem of a YAML error, on one line."""
+    if isinstance(exc, _Refused):
+        return f":{exc.line}", exc.problem
+    if isinstance(exc, yaml.reader.ReaderError):
+        at = text.count("\n", 0, exc.position) + 1
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        return f":{at}", f"the character {shown} is not allowed ({exc.reason})"
+    mark = getattr(exc, "problem_mark", None)
+    line = f":{mark.line + 1}" if mark is not None else ""
+    return line, getattr(exc, "problem", None) or str(exc)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: yaml.Node, aliases: list[Any]) -> None:
+    """Refuse aliases that expand the document by more than :data:`MAX_ALIAS_NODES`
+    nodes or deeper than :data:`MAX_DEPTH`, counting without expanding anything."""
+    if not aliases:
+        return
+    size: dict[int, tuple[int, int]] = {}  # id(node): (nodes, depth) when expanded
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in size:
+            continue
+        children = _children(node)
+        if not ready:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in size)
+            continue
+        size[id(node)] = (
+            1 + sum(size[id(c)][0] for c in children),
+            1 + max((size[id(c)][1] for c in children), default=0),
+        )
+    nodes, depth = size[id(root)]
+    if nodes - len(size) > MAX_ALIAS_NODES or depth > MAX_DEPTH:
+        raise _Refused(
+            _line(aliases[0]),
+            f"its aliases expand it to {nodes} nodes, {depth} levels deep (at most "
+            f"{MAX_ALIAS_NODES} more nodes than written and {MAX_DEPTH} levels); write "
+            "the repeated parts out",
+        )
+
+
 def _check_unique_keys(root: yaml.Node, source: str, error: Callable[..., E]) -> None:
     stack = [root]
+    seen_nodes: set[int] = set()
     while stack:
         node = stack.pop()
+        if id(node) in seen_nodes:  # an alias: the same node, already checked
+            continue
+        seen_nodes.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key, value in node.value:

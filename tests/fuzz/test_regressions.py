@@ -9,6 +9,8 @@ after a failure. The assertions here add what the issue's "Deliver" asks of the 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from pathlib import Path
 
@@ -748,3 +750,135 @@ def test_rename_matching_on_a_wide_table_stays_near_the_plain_check(work: Path) 
     assert run(["contract", "check", "c.yaml", "ren.parquet"]).exit_code == 1
     renamed = time.perf_counter() - start
     assert renamed < 10 * plain + 3, (plain, renamed)
+
+
+# --- policies, incidents and monitor passes (issue 11) --------------------------------------
+
+
+@pytest.fixture
+def product(work: Path) -> None:
+    """The product ``churn`` in the default (SQLite) store: for what happens before any
+    store is asked, reading a policy file."""
+    assert run(["product", "create", P]).exit_code == 0
+
+
+def _policy(text: str, name: str = "p.yaml") -> str:
+    Path(name).write_text(text, encoding="utf-8")
+    return name
+
+
+def _apply(name: str, product: str = P, store: CliStore | None = None) -> Result:
+    return run(["policy", "apply", name, "--product", product], store=store)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rules: " + "[" * 3000 + "]" * 3000 + "\n",
+        "rules:\n" + "".join(" " * i + "- \n" for i in range(400)),
+    ],
+    ids=["flow", "block"],
+)
+@pytest.mark.usefixtures("product")
+def test_policy_nested_thousands_deep_is_one_line_not_a_recursion_error(text: str) -> None:
+    error(_apply(_policy(text)), "p.yaml:", "nested more than 100 levels")
+
+
+@pytest.mark.usefixtures("product")
+def test_policy_alias_bomb_is_refused_before_it_expands() -> None:
+    """Nine nodes per level, six levels: half a million nodes from seven lines (nine
+    levels, the classic "billion laughs", hung the command)."""
+    lines = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 6)]
+    text = "\n".join([*lines, "rules: *l5"]) + "\n"
+    error(_apply(_policy(text)), "p.yaml:2:", "aliases expand it to")
+
+
+@pytest.mark.usefixtures("product")
+def test_policy_alias_inside_its_own_anchor_is_refused() -> None:
+    """``&r [*r]`` is a list that holds itself: checking its keys looped forever."""
+    error(_apply(_policy("schema_version: 1\nrules: &r [*r]\n")), "p.yaml:2:", "*r")
+
+
+@pytest.mark.usefixtures("product")
+def test_yaml_with_a_control_character_is_one_line_naming_its_line() -> None:
+    error(_apply(_policy("schema_version: 1\nrules: []\x07\n")), "p.yaml:2:", "U+0007")
+    numbers(10).write_csv("d.csv")
+    run(["contract", "infer", "d.csv", "-o", "c.yaml", "--no-store"])
+    Path("c.yaml").write_text("\x1b" + Path("c.yaml").read_text(), encoding="utf-8")
+    error(run(["contract", "check", "c.yaml", "d.csv"]), "c.yaml:1:", "U+001B")
+
+
+@pytest.mark.usefixtures("product")
+def test_policy_for_another_product_names_the_line_of_its_product() -> None:
+    name = _policy("schema_version: 1\nrules: []\nproduct: other\n")
+    error(_apply(name), "p.yaml:3: product:", "'other'")
+
+
+@pytest.mark.usefixtures("product")
+def test_policy_test_of_a_file_for_another_product_is_refused_like_apply() -> None:
+    """``policy test`` replayed churn's history through a policy written for another
+    product, which ``policy apply`` would refuse."""
+    name = _policy("schema_version: 1\nproduct: other\nrules: []\n")
+    error(run(["policy", "test", name, "--product", P]), "p.yaml:2: product:", "'other'")
+
+
+@pytest.mark.parametrize("after", ["3000000d", "9" * 5000 + "s"], ids=["century", "digits"])
+@pytest.mark.usefixtures("product")
+def test_policy_duration_beyond_a_century_is_refused_at_load(after: str) -> None:
+    """``after: 3000000d`` was accepted, then every pass that opened the incident
+    crashed adding it to the time; 5000 digits crashed ``int()``."""
+    text = (
+        "schema_version: 1\nrules:\n  - name: r\n    when: {metric: drift.share, threshold: 1}\n"
+        f"    then: [open_incident: {{}}, escalate: {{to: owner, after: {after}}}]\n"
+    )
+    error(_apply(_policy(text)), "p.yaml:5:", "too long")
+
+
+def test_monitor_as_of_at_the_ends_of_the_calendar_is_exit_2(
+    cli_store: CliStore, work: Path
+) -> None:
+    """Before year 1 in UTC, or so late that an escalation a day later is past year 9999:
+    both crashed the pass half-way."""
+    from postpilot import Registry
+    from tests.policies.scenario import DRIFT_FROM, day_end, setup_product, write_day
+
+    with Registry() as reg:
+        setup_product(reg, work)
+    text = (
+        "schema_version: 1\nproduct: churn\nsource: {path: batches, timestamp: scored_at}\n"
+        "rules:\n  - name: r\n    when: {metric: drift.share, threshold: 0.5}\n"
+        "    then: [open_incident: {}, escalate: {to: owner, after: 1d, via: [store]}]\n"
+    )
+    assert _apply(_policy(text), store=cli_store).exit_code == 0
+    write_day(work, DRIFT_FROM)
+    passed = ["monitor", "run", "--product", "churn", "--as-of"]
+    for as_of in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59+00:00"):
+        error(run([*passed, as_of], store=cli_store), "--as-of")
+    assert run([*passed, day_end(DRIFT_FROM).isoformat()]).exit_code == 1
+
+
+def test_incident_number_beyond_64_bits_is_not_found(churn: CliStore) -> None:
+    for command in ("show", "ack", "resolve"):
+        error(run(["incident", command, "9223372036854775808"], store=churn), "no incident")
+
+
+def test_notify_list_with_an_unknown_status_is_exit_2_like_incident_list(churn: CliStore) -> None:
+    """``--status faild`` listed nothing, as if no notification had failed."""
+    error(run(["notify", "list", "--status", "faild"], store=churn), "--status", "failed")
+    assert run(["notify", "list", "--status", "failed", "-f", "json"]).stdout.strip() == "[]"
+
+
+def test_output_that_is_a_pipe_or_device_is_refused_not_replaced(work: Path) -> None:
+    """``-o`` renamed a temporary file over its target: a FIFO (or, for root,
+    ``/dev/null``) was replaced by a regular file."""
+    os.mkfifo("pipe")
+    error(run(["policy", "schema", "-o", "pipe"]), "pipe", "not a regular file")
+    assert stat.S_ISFIFO(Path("pipe").lstat().st_mode)
+
+
+def test_output_that_cannot_be_written_names_it_not_a_temporary_file(work: Path) -> None:
+    """A write refused after the checks (for root, who passes every permission check)
+    named ``/proc/.version.x1y2.tmp``."""
+    line = error(run(["policy", "schema", "-o", "/proc/version"]), "/proc/version")
+    assert ".tmp" not in line

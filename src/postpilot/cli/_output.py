@@ -10,14 +10,15 @@ other. The pattern::
         reg.record_monitoring(...)      # the store commits
     # leaving the block renames every staged file into place; an exception removes them
 
-:func:`check_outputs` refuses, before anything runs, an output that is a folder, whose
-folder does not exist or is not writable, that is one of the inputs, or that two
-outputs share.
+:func:`check_outputs` refuses, before anything runs, an output that is a folder or
+not a regular file (a device, a pipe: renaming over it would replace it), whose folder
+does not exist or is not writable, that is one of the inputs, or that two outputs share.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -47,6 +48,12 @@ def check_outputs(
         if path.is_dir():
             raise InputError(
                 f"{path} is a folder", field=option, hint="Name a file to write, not a folder"
+            )
+        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+            raise InputError(
+                f"{path} is not a regular file (a device, pipe or socket)",
+                field=option,
+                hint="Name a file to write",
             )
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
@@ -83,10 +90,14 @@ class Staged:
 
     def write_bytes(self, target: Path | str, data: bytes) -> None:
         target = Path(target)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        self._pending.append((Path(tmp), target))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            self._pending.append((Path(tmp), target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:  # the temporary file's name means nothing to the user
+            reason = (exc.strerror or str(exc)).lower()
+            raise InputError(f"cannot write {target}: {reason}") from exc
 
     def write_text(self, target: Path | str, text: str) -> None:
         self.write_bytes(target, text.encode("utf-8"))

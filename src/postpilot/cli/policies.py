@@ -355,6 +355,10 @@ def notify_list(
 # -- monitor ------------------------------------------------------------------
 
 
+AS_OF_RANGE = (datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
+"""The times ``--as-of`` takes: a pass adds durations of up to 100 years to it."""
+
+
 def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -366,7 +370,18 @@ def _as_of(value: str | None) -> datetime | None:
             field="as_of",
             hint="Use for example 2026-03-01T06:00:00Z",
         ) from None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    low, high = AS_OF_RANGE
+    try:
+        at = at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    except OverflowError:  # not within years 1 to 9999 in UTC
+        at = datetime.min.replace(tzinfo=UTC)
+    if not low <= at < high:
+        raise InputError(
+            f"{value!r} is outside the times a pass can act at",
+            field="as_of",
+            hint=f"Use a time from {low:%Y-%m-%d} to before {high:%Y-%m-%d}",
+        )
+    return at
 
 
 @command(monitor_app, "run")

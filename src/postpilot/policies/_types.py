@@ -53,6 +53,8 @@ BUILTIN_CHANNELS: tuple[str, ...] = ("store", "console")
 
 DURATION_PATTERN = r"^[0-9]+[smhdw]$"
 _DURATION = re.compile(r"([0-9]+)([smhdw])")
+MAX_DURATION = timedelta(weeks=5200)
+"""The longest duration a policy may give (100 years): times stay within the calendar."""
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _NAME = re.compile(r"[a-z0-9-]{1,64}")
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,62}[a-z0-9]")  # the registry's product slug
@@ -62,7 +64,8 @@ _EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+")  # the registry's check
 
 def parse_duration(text: str) -> timedelta:
     """A positive duration written ``<number><unit>``, unit one of s, m, h, d, w
-    (``90m``, ``36h``, ``2d``, ``1w``); an :class:`InputError` otherwise."""
+    (``90m``, ``36h``, ``2d``, ``1w``), at most :data:`MAX_DURATION`; an
+    :class:`InputError` otherwise."""
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise InputError(
@@ -71,8 +74,12 @@ def parse_duration(text: str) -> timedelta:
         )
     try:
         delta = timedelta(**{_UNITS[match[2]]: int(match[1])})
-    except OverflowError:
-        raise InputError(f"duration {text!r} is too long", hint="Use a shorter one") from None
+    except (OverflowError, ValueError):  # ValueError: more digits than int() reads
+        delta = MAX_DURATION + timedelta(1)
+    if delta > MAX_DURATION:
+        raise InputError(
+            f"duration {text!r} is too long", hint="Use at most 5200w (100 years)"
+        ) from None
     if delta <= timedelta(0):
         raise InputError(f"duration {text!r} is not positive", hint="Use at least 1s")
     return delta

@@ -13,7 +13,7 @@ from typing import Any
 from postpilot.policies.engine import describe
 from postpilot.policies.evaluate import evaluate
 from postpilot.policies.observations import Observation, observations_from_run
-from postpilot.policies.store import global_channel_specs, with_defaults
+from postpilot.policies.store import global_channel_specs, load_for_product, with_defaults
 from postpilot.registry import Registry
 
 __all__ = ["dry_run"]
@@ -21,11 +21,9 @@ __all__ = ["dry_run"]
 
 def dry_run(reg: Registry, file: str | Path, product: str) -> list[dict[str, Any]]:
     """What the policy in ``file`` would have done over ``product``'s stored runs."""
-    from postpilot.policies.io import load_policy
-
     entity = reg.product(product)
     known = list(global_channel_specs(reg))
-    policy = with_defaults(reg, product, load_policy(Path(file), known_channels=known))
+    policy = with_defaults(reg, product, load_for_product(Path(file), product, known)[0])
     observations: list[Observation] = []
     for run in reg.monitoring_runs(product):
         observations.extend(observations_from_run(run))

@@ -38,6 +38,7 @@ __all__ = [
     "load_policy",
     "loads_policy",
     "policy_schema",
+    "read_policy_text",
 ]
 
 SCHEMA_ID = "urn:postpilot:schema:policy:1"
@@ -48,13 +49,18 @@ def load_policy(path: str | Path, *, known_channels: Collection[str] = ()) -> Po
     mistake as ``file:line: field.path: problem``. ``known_channels`` are channel names
     defined elsewhere (globally) that ``via`` may name besides the file's own."""
     file = Path(path)
+    return loads_policy(read_policy_text(file), source=str(file), known_channels=known_channels)
+
+
+def read_policy_text(path: str | Path) -> str:
+    """The text of a policy file; a :class:`PolicyError` naming it when it cannot be read."""
+    file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PolicyError(f"policy file not found: {file}", file=str(file)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"cannot read policy file: {exc}", file=str(file)) from exc
-    return loads_policy(text, source=str(file), known_channels=known_channels)
 
 
 def loads_policy(

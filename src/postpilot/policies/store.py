@@ -22,6 +22,7 @@ __all__ = [
     "apply_policy",
     "global_channel_specs",
     "load_effective",
+    "load_for_product",
     "with_defaults",
 ]
 
@@ -88,21 +89,34 @@ def load_effective(reg: Registry, slug: str) -> LoadedPolicy:
     )
 
 
+def load_for_product(
+    path: str | Path, product: str, known_channels: list[str] | None = None
+) -> tuple[Any, str]:
+    """The policy in the file and its text, checked completely, and refused when its
+    ``product:`` names another product (reported at that line)."""
+    from postpilot._yaml import line_of, load_yaml_document
+    from postpilot.policies.io import loads_policy, read_policy_text
+
+    file = Path(path)
+    body = read_policy_text(file)  # read once: the text checked is the text used
+    policy = loads_policy(body, source=str(file), known_channels=known_channels or ())
+    named = getattr(policy, "product", None)
+    if named is not None and named != product:
+        _, node = load_yaml_document(body, str(file), PolicyError)
+        raise PolicyError(
+            f"{file}:{line_of(node, ['product'])}: product: the policy is for product "
+            f"{named!r}, not {product!r}",
+            file=str(file),
+            field="product",
+            hint=f"Use --product {named}, or change its 'product:' line",
+        )
+    return policy, body
+
+
 def apply_policy(reg: Registry, path: str | Path, product: str) -> tuple[StoredPolicy, bool]:
     """Check the policy file and store it as the product's next version. Nothing is
     stored when the file has a mistake; the same text as the latest version adds none."""
-    from postpilot.policies.io import load_policy
-
     file = Path(path)
     reg.product(product)  # an unknown product fails first
-    policy = load_policy(file, known_channels=list(global_channel_specs(reg)))
-    named = getattr(policy, "product", None)
-    if named is not None and named != product:
-        raise PolicyError(
-            f"{file}: the policy is for product {named!r}, not {product!r}",
-            file=str(file),
-            field="product",
-            hint=f"Apply it with --product {named}, or change its 'product:' line",
-        )
-    body = file.read_text(encoding="utf-8")
+    _, body = load_for_product(file, product, list(global_channel_specs(reg)))
     return reg.apply_policy(product, body, source=str(file.resolve()))

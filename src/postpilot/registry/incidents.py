@@ -177,7 +177,9 @@ def add_event(tx: Tx, row: IncidentRow, kind: str, detail: dict[str, Any]) -> No
 
 
 def _row(tx: Tx, incident_id: int) -> IncidentRow:
-    row = tx.session.get(IncidentRow, incident_id) if isinstance(incident_id, int) else None
+    # an id beyond 64 bits is no incident (SQLite cannot even be asked about it)
+    known = isinstance(incident_id, int) and -(2**63) <= incident_id < 2**63
+    row = tx.session.get(IncidentRow, incident_id) if known else None
     if row is None:
         raise NotFoundError(
             f"no incident #{incident_id}",

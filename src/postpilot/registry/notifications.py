@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from postpilot.errors import NotFoundError
+from postpilot.errors import InputError, NotFoundError
 from postpilot.registry._tx import Tx
 from postpilot.store.models import NotificationAttemptRow, NotificationRow, ProductRow
 
@@ -160,6 +160,12 @@ def list_notifications(tx: Tx, slug: str | None, status: str | None) -> list[Not
     if slug is not None:
         query = query.where(NotificationRow.product_id == tx.product(slug).id)
     if status is not None:
+        if status not in STATUSES:  # as incidents do: a typo is not an empty list
+            raise InputError(
+                f"unknown notification status {status!r}",
+                field="status",
+                hint=f"Use one of: {', '.join(STATUSES)}",
+            )
         query = query.where(NotificationRow.status == status)
     return [_entity(tx, r) for r in tx.session.scalars(query.order_by(NotificationRow.id))]
 
