@@ -163,3 +163,7 @@ def test_a_global_channel_serves_every_product(
         assert "channels.yaml:2" in broken.stderr
     finally:
         receiver.close()
+
+
+def test_monitor_serve_names_a_bad_interval(cli: Run) -> None:
+    assert "(--every)" in cli("monitor", "serve", "--every", "5x", expect=2).stderr

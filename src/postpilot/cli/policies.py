@@ -463,7 +463,10 @@ def monitor_serve(
     from postpilot.policies._types import parse_duration
     from postpilot.policies.service import monitor_once
 
-    interval = parse_duration(every).total_seconds()
+    try:
+        interval = parse_duration(every).total_seconds()
+    except InputError as exc:
+        raise InputError(exc.message, field="every", hint="Write e.g. 30s, 5m or 1h") from None
     stop = {"now": False}
 
     def on_term(signum: int, frame: object) -> None:
