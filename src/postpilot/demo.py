@@ -19,8 +19,6 @@ from sqlalchemy import text
 
 from postpilot.contracts import check_contract
 from postpilot.errors import PostpilotError
-from postpilot.policies.service import monitor_once
-from postpilot.policies.store import apply_policy
 from postpilot.registry import Registry, Sla, TrainingData
 
 __all__ = ["DemoResult", "run_demo"]
@@ -194,6 +192,9 @@ NIGHTS = (datetime(2026, 10, 6, 6, tzinfo=UTC), datetime(2026, 10, 13, 6, tzinfo
 
 def _monitor(reg: Registry, workdir: Path, say: Say) -> int | None:
     """Chapter 5: a policy, and the nightly monitor pass that carries it out."""
+    from postpilot.policies.service import monitor_once
+    from postpilot.policies.store import apply_policy
+
     say("5. A policy says what happens when the feed breaks; the nightly monitor acts on it.")
     policy = workdir / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
