@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from postpilot.policies.notifier import deliver_due
 from postpilot.policies.store import global_channel_specs, load_effective
 from postpilot.registry import Registry
 
-__all__ = ["channels_for", "global_channel_specs", "monitor_once", "send_test"]
+__all__ = ["ChannelCheck", "channels_for", "global_channel_specs", "monitor_once", "send_test"]
 
 
 def channels_for(
@@ -76,9 +77,17 @@ def _with_progress(
         return run_pass(reg, slug, now=at, progress=progress, environ=environ)
 
 
+@dataclass(frozen=True)
+class ChannelCheck:
+    """What ``notify test`` came to: delivered or not, and what the channel said."""
+
+    ok: bool
+    detail: str
+
+
 def send_test(
     reg: Registry, channel: str, *, product: str | None = None, to: str | None = None
-) -> Any:
+) -> ChannelCheck:
     """Send a test message through ``channel`` now, recording it as a delivered or failed
     notification with its attempts (readiness reads this as evidence of wiring)."""
     from postpilot.policies.notifier import deliver_due
@@ -119,10 +128,4 @@ def send_test(
         reg, {channel: channels[channel]}, now=at, ids=[queued] if queued is not None else []
     )
     ok = bool(result.delivered)
-
-    class _Outcome:
-        def __init__(self) -> None:
-            self.ok = ok
-            self.detail = "; ".join(result.lines) or ("delivered" if ok else "not delivered")
-
-    return _Outcome()
+    return ChannelCheck(ok, "; ".join(result.lines) or ("delivered" if ok else "not delivered"))
