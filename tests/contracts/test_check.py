@@ -184,9 +184,12 @@ def test_the_range_margin_shrinks_as_rows_grow() -> None:
         tail = spec.reference.max - spec.reference.quantiles["p90"]
         return (spec.range.max - spec.reference.max) / tail
 
-    large = margin(50_000)
-    assert margin(200) > margin(2_000)
-    assert margin(200) > large > 0
+    # Small samples (exact sketches: deterministic) leave the most room; past a few
+    # hundred rows the margin is set by the sample's own tail, and KLL compaction makes
+    # it vary by about 0.01 between runs (it was 0.537 at 200 rows against 0.53 at 50,000,
+    # which made an ordering of those two flaky), so large samples are only bounded.
+    assert margin(60) > margin(100) > margin(200) > 0
+    assert 0 < margin(50_000) < margin(60)
 
 
 def test_open_text_is_not_a_category_set() -> None:
