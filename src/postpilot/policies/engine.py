@@ -20,7 +20,7 @@ from sqlalchemy import select
 from postpilot.policies.actions import ACTIONS, Context
 from postpilot.policies.actions.base import STORE, people, short_key
 from postpilot.policies.evaluate import Firing
-from postpilot.policies.recipients import resolve
+from postpilot.policies.recipients import payload, resolve
 from postpilot.registry import Product, incidents, notifications
 from postpilot.registry import policies as stored
 from postpilot.registry._tx import Tx
@@ -161,25 +161,20 @@ def escalate_due(tx: Tx, now: datetime, outcome: Outcome, product: str | None = 
                     recipient=person.email,
                     recipient_role=person.role,
                     subject=subject,
-                    payload={
-                        "kind": "escalation",
-                        "subject": subject,
-                        "text": text,
-                        "severity": row.severity,
-                        "recipient": {
-                            "email": person.email,
-                            "name": person.name,
-                            "role": person.role,
-                            "meant_for": person.meant_for,
-                        },
-                        "data": {
+                    payload=payload(
+                        "escalation",
+                        subject,
+                        text,
+                        row.severity,
+                        person,
+                        {
                             "product": entity.slug,
                             "rule": row.rule,
                             "incident": row.id,
                             "opened_at": row.opened_at.isoformat(),
                             "unacknowledged_for_hours": waited.total_seconds() / 3600,
                         },
-                    },
+                    ),
                 )
         row.escalated_at = now
         row.escalated_to = reached[0].email

@@ -221,7 +221,7 @@ def _record(
 
 def _channel_alert(tx: Tx, n: Notification) -> None:
     """A channel gave up on a notification: say so through the store channel."""
-    from postpilot.policies.recipients import resolve
+    from postpilot.policies.recipients import Recipient, payload, resolve
     from postpilot.registry.products import get as get_product
 
     product_row = None if n.product is None else tx.product(n.product)
@@ -239,13 +239,13 @@ def _channel_alert(tx: Tx, n: Notification) -> None:
             recipient=email,
             recipient_role="monitoring_lead",
             subject=subject,
-            payload={
-                "kind": "channel_failed",
-                "subject": subject,
-                "text": f"{subject} to {n.recipient or 'nobody'} after {n.attempts} attempts: "
+            payload=payload(
+                "channel_failed",
+                subject,
+                f"{subject} to {n.recipient or 'nobody'} after {n.attempts} attempts: "
                 f"{n.last_error}. The notification was: {n.subject}",
-                "severity": "high",
-                "recipient": {"email": email, "name": None, "role": "monitoring_lead"},
-                "data": {"notification": n.id, "channel": n.channel, "error": n.last_error},
-            },
+                "high",
+                Recipient(email, None, "monitoring_lead"),
+                {"notification": n.id, "channel": n.channel, "error": n.last_error},
+            ),
         )

@@ -12,10 +12,11 @@ notification says whom it was meant for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from postpilot.registry import Assignment, Product, Role
 
-__all__ = ["ROLE_HOLDERS", "Recipient", "resolve"]
+__all__ = ["ROLE_HOLDERS", "Recipient", "payload", "resolve"]
 
 ROLE_HOLDERS = "role_holders"
 _FALLBACK = (Role.OWNER, Role.MONITORING_LEAD)
@@ -30,6 +31,25 @@ class Recipient:
     name: str | None
     role: str | None
     meant_for: str | None = None
+
+
+def payload(
+    kind: str, subject: str, text: str, severity: str | None, to: Recipient, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A notification's stored payload: what every channel builds its message from."""
+    return {
+        "kind": kind,
+        "subject": subject,
+        "text": text,
+        "severity": severity,
+        "recipient": {
+            "email": to.email,
+            "name": to.name,
+            "role": to.role,
+            "meant_for": to.meant_for,
+        },
+        "data": data,
+    }
 
 
 def _holders(product: Product, role: Role) -> list[Assignment]:

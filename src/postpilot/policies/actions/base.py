@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from postpilot.policies.recipients import Recipient, resolve
+from postpilot.policies.recipients import Recipient, payload, resolve
 from postpilot.registry import notifications
 
 if TYPE_CHECKING:
@@ -131,19 +131,7 @@ class Context:
                     f"{self.product.slug}|{self.rule.name}|{f.subject}|{f.chunk}|{self.index}"
                     f"|{kind}|{key_extra}|{person.email}|{channel}"
                 )
-                payload = {
-                    "kind": kind,
-                    "subject": subject,
-                    "text": text,
-                    "severity": severity,
-                    "recipient": {
-                        "email": person.email,
-                        "name": person.name,
-                        "role": person.role,
-                        "meant_for": person.meant_for,
-                    },
-                    "data": self.data(),
-                }
+                body = payload(kind, subject, text, severity, person, self.data())
                 notifications.enqueue(
                     self.tx,
                     key=key,
@@ -153,7 +141,7 @@ class Context:
                     recipient=person.email,
                     recipient_role=person.role,
                     subject=subject,
-                    payload=payload,
+                    payload=body,
                 )
         return fresh
 
