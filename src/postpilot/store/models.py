@@ -464,3 +464,147 @@ class PromotionBlockRow(Base):
     created_by: Mapped[str] = mapped_column(String(254))
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lifted_by: Mapped[str | None] = mapped_column(String(254))
+
+
+# -- the integration gateway -------------------------------------------------------------
+
+
+class ConsumerRow(Base):
+    """An integrating system (a CRM, a billing job) that calls the gateway with its keys."""
+
+    __tablename__ = "consumers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+
+
+class ApiKeyRow(Base):
+    """One API key of a consumer: only the SHA-256 of its secret is stored.
+
+    ``key_id`` is the public part of the key (it appears in the key itself, in
+    logs and in ``key list``); ``products`` and ``scopes`` are JSON lists.
+    ``expires_at`` is set when the key is rotated (the overlap window) and
+    ``revoked_at`` when it is revoked.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    products: Mapped[list[str]] = mapped_column(JSON)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    rate: Mapped[float | None] = mapped_column(Float)
+    burst: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(254))
+    rotated_from: Mapped[str | None] = mapped_column(String(32))
+
+
+class RouteRow(Base):
+    """How the gateway serves a product: its primary model version and its fallback.
+
+    ``fallback_kind`` is ``none``, ``version`` (``fallback_version_id``),
+    ``constant`` (``fallback_value`` is the JSON answer), ``rule``
+    (``fallback_value`` is ``module:function``) or ``unavailable`` (503 with
+    Retry-After). ``fallback_active`` switches every request to the fallback;
+    ``options`` holds backend options (a remote model's request mapping, timeouts).
+    """
+
+    __tablename__ = "routes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), unique=True)
+    primary_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    fallback_kind: Mapped[str] = mapped_column(String(16))
+    fallback_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    fallback_value: Mapped[str | None] = mapped_column(Text)
+    fallback_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(254))
+
+
+class AdapterRow(Base):
+    """One version of an input adapter (YAML) for a product, or for one consumer of it."""
+
+    __tablename__ = "adapters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    consumer_id: Mapped[int | None] = mapped_column(ForeignKey("consumers.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+
+
+class PredictionRow(Base):
+    """One prediction the gateway served: what came in (after the adapter), what went out,
+    which model answered and for whom. ``id`` is the prediction id labels join on."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_product_id_created_at", "product_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    model: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int | None] = mapped_column(Integer)
+    consumer: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    inputs: Mapped[str] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text)
+    served_by: Mapped[str] = mapped_column(String(32))
+    latency_ms: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuarantineRow(Base):
+    """A record the gateway refused (it broke the product's contract), kept with why."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_product_id_created_at", "product_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    consumer: Mapped[str] = mapped_column(String(64))
+    record: Mapped[str] = mapped_column(Text)
+    errors: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OverrideRow(Base):
+    """A person who took a different decision than a prediction suggested, and why."""
+
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(String(40), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    by: Mapped[str] = mapped_column(String(254))
+    decision: Mapped[str] = mapped_column(Text)
+    reason_code: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    consumer: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RateLimitRow(Base):
+    """GCRA state of one rate-limited key when the limit is shared through the store:
+    ``tat`` is the theoretical arrival time, in seconds since the epoch."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float)
