@@ -7,7 +7,8 @@ The hierarchy::
     │   ├── ConfigError                 a setting or environment variable is wrong
     │   │   └── ChannelConfigError      a notification channel's config or secret is wrong
     │   ├── ContractError               a data contract file is malformed
-    │   └── PolicyError                 a policy file is malformed
+    │   ├── PolicyError                 a policy file is malformed
+    │   └── AdapterError                an input adapter file is malformed
     ├── NotFoundError(LookupError)      a named thing does not exist
     ├── ConflictError                   a thing with that name already exists
     ├── RuleViolation                   the registry's rules forbid the change
@@ -15,6 +16,7 @@ The hierarchy::
     │   ├── InactivePersonError         a role cannot go to an inactive person
     │   ├── NotAPersonError             a role can only go to one person
     │   └── StageTransitionError        the lifecycle does not allow that move
+    ├── BackendError                    a model backend cannot load or answer
     ├── StoreError                      the metadata store cannot be used
     │   └── AuditTamperedError          an audit row may never be changed
     └── MissingExtraError(ImportError)  an optional dependency is not installed
@@ -28,7 +30,9 @@ followed by the hint, and exits 2.
 from __future__ import annotations
 
 __all__ = [
+    "AdapterError",
     "AuditTamperedError",
+    "BackendError",
     "ChannelConfigError",
     "ConfigError",
     "ConflictError",
@@ -118,6 +122,26 @@ class PolicyError(InputError):
         self.problems = problems or [message]
 
 
+class AdapterError(InputError):
+    """An input adapter file is malformed, or a record cannot be adapted.
+
+    ``problems`` lists every mistake found in a file; for a record, ``field``
+    names the field at fault.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        file: str | None = None,
+        hint: str | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, field=field, file=file, hint=hint)
+        self.problems = problems or [message]
+
+
 class NotFoundError(PostpilotError, LookupError):
     """A named thing (person, product, data source, ...) does not exist."""
 
@@ -144,6 +168,27 @@ class NotAPersonError(RuleViolation):
 
 class StageTransitionError(RuleViolation):
     """The product lifecycle does not allow that stage change."""
+
+
+class BackendError(PostpilotError):
+    """A model backend cannot be loaded, or failed to answer a request.
+
+    ``retryable`` is true when trying again later may work (a remote model timed
+    out or answered 5xx); false when it cannot (the artifact is not a model, the
+    records do not fit its features).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        file: str | None = None,
+        hint: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message, field=field, file=file, hint=hint)
+        self.retryable = retryable
 
 
 class StoreError(PostpilotError):
