@@ -12,7 +12,9 @@ Importing postpilot has no side effects: no files, no network, no logging setup.
 import logging
 
 from postpilot.errors import (
+    AdapterError,
     AuditTamperedError,
+    BackendError,
     ChannelConfigError,
     ConfigError,
     ConflictError,
@@ -60,8 +62,10 @@ __all__ = [
     "PERSON_ROLES",
     "Assignment",
     "AuditEvent",
+    "AdapterError",
     "AuditTamperedError",
     "AuditVerification",
+    "BackendError",
     "ChannelConfigError",
     "ConfigError",
     "ConflictError",
