@@ -60,9 +60,9 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "PERSON_ROLES",
+    "AdapterError",
     "Assignment",
     "AuditEvent",
-    "AdapterError",
     "AuditTamperedError",
     "AuditVerification",
     "BackendError",
