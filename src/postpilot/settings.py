@@ -47,6 +47,20 @@ SETTINGS: tuple[Setting, ...] = (
         help="Who is acting, as recorded in the audit log. Unset: git's `user.email`, "
         "else the operating-system user.",
     ),
+    Setting(
+        name="rate_limit_url",
+        env="POSTPILOT_RATE_LIMIT_URL",
+        default=None,
+        help="Where the gateway keeps rate-limit state: `redis://host:6379/0` (shared by "
+        "every worker and instance), `store` (the metadata store) or `memory` (one process). "
+        "Unset: `memory` with one worker, `store` with several.",
+    ),
+    Setting(
+        name="gateway_rate",
+        env="POSTPILOT_GATEWAY_RATE",
+        default="100/s",
+        help="Rate limit of an API key created without `--rate`, e.g. `100/s` or `6000/min`.",
+    ),
 )
 
 
@@ -57,6 +71,8 @@ class Settings:
     home: Path
     database_url: str | None
     user: str | None
+    rate_limit_url: str | None = None
+    gateway_rate: str = "100/s"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +82,8 @@ class Settings:
             home=Path(values["home"] or "./.postpilot"),
             database_url=values["database_url"],
             user=values["user"],
+            rate_limit_url=values["rate_limit_url"],
+            gateway_rate=values["gateway_rate"] or "100/s",
         )
 
 

@@ -34,6 +34,7 @@ from postpilot.cli._base import (
 )
 from postpilot.cli.audit import audit_app
 from postpilot.cli.contracts import contract_app
+from postpilot.cli.gateway import adapter_app, consumer_app, key_app, route_app, serve
 from postpilot.cli.labels import labels_app
 from postpilot.cli.models import model_app, model_card
 from postpilot.cli.monitoring import drift, drift_history
@@ -87,6 +88,10 @@ for sub in (
     incident_app,
     notify_app,
     monitor_app,
+    consumer_app,
+    key_app,
+    route_app,
+    adapter_app,
     audit_app,
 ):
     app.add_typer(sub)
@@ -106,6 +111,7 @@ command(app, "card", help="The model card of a product's model version (same as 
 command(app, "drift")(drift)
 command(app, "drift-history")(drift_history)
 command(app, "estimate")(estimate)
+command(app, "serve")(serve)
 
 
 @command(app, "version")

@@ -18,14 +18,16 @@ import getpass
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from postpilot.card import Card, build_card, pick_version
 from postpilot.contracts.model import Contract
 from postpilot.errors import ConfigError, NotFoundError
 from postpilot.registry import (
+    adapters,
     audit,
+    consumers,
     contracts,
     incidents,
     labels,
@@ -33,13 +35,17 @@ from postpilot.registry import (
     notifications,
     people,
     policies,
+    predictions,
     products,
     roles,
+    routes,
     training,
     versions,
 )
 from postpilot.registry._text import limit_of
 from postpilot.registry._tx import Tx
+from postpilot.registry.adapters import StoredAdapter
+from postpilot.registry.consumers import DEFAULT_OVERLAP, ApiKey, Consumer, CreatedKey
 from postpilot.registry.contracts import StoredContract
 from postpilot.registry.entities import (
     Assignment,
@@ -60,7 +66,9 @@ from postpilot.registry.labels import LabelIngest
 from postpilot.registry.monitoring import MonitoringRun, StoredChunk
 from postpilot.registry.notifications import Notification
 from postpilot.registry.policies import PromotionBlock, StoredPolicy
+from postpilot.registry.predictions import Override, Prediction
 from postpilot.registry.products import ProductSpec
+from postpilot.registry.routes import Fallback, Route, Target
 from postpilot.settings import Settings
 from postpilot.store.engine import default_url
 from postpilot.store.models import AuditEventRow
@@ -465,6 +473,136 @@ class Registry:
     ) -> list[Notification]:
         """Stored notifications with every delivery attempt."""
         return self._read(lambda tx: notifications.list_notifications(tx, product, status))
+
+    # -- the gateway: consumers, keys, routes, adapters, feedback ------------
+
+    def add_consumer(
+        self, name: str, *, description: str | None = None, contact: str | None = None
+    ) -> Consumer:
+        """Add an integrating system that will call the gateway with its own keys."""
+        return self._write(
+            lambda tx: consumers.add_consumer(tx, name, description=description, contact=contact)
+        )
+
+    def consumers(self) -> list[Consumer]:
+        return self._read(consumers.list_consumers)
+
+    def create_key(
+        self,
+        consumer: str,
+        *,
+        products: Sequence[str],
+        scopes: Sequence[str],
+        rate: float | None = None,
+        burst: int | None = None,
+    ) -> CreatedKey:
+        """A new API key for ``consumer``; its plaintext is returned once and never stored."""
+        return self._write(
+            lambda tx: consumers.create_key(
+                tx, consumer, products=list(products), scopes=list(scopes), rate=rate, burst=burst
+            )
+        )
+
+    def keys(self, *, consumer: str | None = None) -> list[ApiKey]:
+        return self._read(lambda tx: consumers.list_keys(tx, consumer))
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revoke a key at once (a running gateway refuses it within seconds)."""
+        return self._write(lambda tx: consumers.revoke_key(tx, key_id))
+
+    def rotate_key(self, key_id: str, *, overlap: timedelta = DEFAULT_OVERLAP) -> CreatedKey:
+        """A new key like ``key_id``; the old one keeps working for ``overlap``."""
+        return self._write(lambda tx: consumers.rotate_key(tx, key_id, overlap=overlap))
+
+    def route(self, slug: str) -> Route | None:
+        """The product's gateway route; None when it has none."""
+        return self._read(lambda tx: routes.get_route(tx, slug))
+
+    def routes(self) -> list[Route]:
+        return self._read(routes.all_routes)
+
+    def set_route(
+        self,
+        slug: str,
+        *,
+        model: str | None = None,
+        version: int | None = None,
+        fallback: Fallback | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Route:
+        """Point the product's route at a model version (checked by the caller: see
+        :func:`postpilot.gateway.service.set_route`, which loads the model first)."""
+        return self._write(
+            lambda tx: routes.set_route(
+                tx, slug, model=model, version=version, fallback=fallback, options=options
+            )
+        )
+
+    def resolve_route(
+        self,
+        slug: str,
+        *,
+        model: str | None = None,
+        version: int | None = None,
+        fallback: Fallback | None = None,
+    ) -> Target:
+        """The model versions :meth:`set_route` with these arguments would serve."""
+        return self._read(
+            lambda tx: routes.resolve(tx, slug, model=model, version=version, fallback=fallback)
+        )
+
+    def set_fallback(self, slug: str, active: bool, *, reason: str | None = None) -> Route:
+        """Switch the product's requests to its fallback (``active``) or back."""
+        return self._write(lambda tx: routes.set_fallback_active(tx, slug, active, reason=reason))
+
+    def save_adapter(
+        self, slug: str, body: str, *, consumer: str | None = None
+    ) -> tuple[StoredAdapter, bool]:
+        """Store an adapter's YAML (checked by the caller: see
+        :func:`postpilot.gateway.service.apply_adapter`); False when unchanged."""
+        return self._write(lambda tx: adapters.save_adapter(tx, slug, consumer, body))
+
+    def adapters(self, slug: str, *, consumer: str | None = None) -> list[StoredAdapter]:
+        return self._read(lambda tx: adapters.adapter_versions(tx, slug, consumer))
+
+    def latest_adapters(self) -> list[StoredAdapter]:
+        return self._read(adapters.latest_adapters)
+
+    def prediction(self, prediction_id: str) -> Prediction:
+        """A prediction the gateway served, by its id."""
+        return self._read(lambda tx: predictions.get_prediction(tx, prediction_id))
+
+    def label_prediction(self, prediction_id: str, value: object) -> LabelIngest:
+        return self._write(lambda tx: predictions.label_prediction(tx, prediction_id, value))
+
+    def override_prediction(
+        self,
+        prediction_id: str,
+        *,
+        by: str,
+        decision: Any,
+        reason_code: str,
+        note: str | None = None,
+        consumer: str = "-",
+    ) -> Override:
+        """Record that ``by`` took ``decision`` instead of what the prediction suggested."""
+        return self._write(
+            lambda tx: predictions.record_override(
+                tx,
+                prediction_id,
+                by=by,
+                decision=decision,
+                reason_code=reason_code,
+                note=note,
+                consumer=consumer,
+            )
+        )
+
+    def prediction_count(self, slug: str) -> int:
+        return self._read(lambda tx: predictions.prediction_count(tx, slug))
+
+    def quarantine_count(self, slug: str) -> int:
+        return self._read(lambda tx: predictions.quarantine_count(tx, slug))
 
     # -- audit ----------------------------------------------------------------
 
