@@ -17,7 +17,7 @@ import redis
 import redis.asyncio
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select, update
 
 from postpilot.errors import ConfigError, InputError
 from postpilot.gateway import ratelimit
@@ -359,10 +359,10 @@ def test_redis_key_name_expiry_and_server_clock(redis_prefix: str) -> None:
             await limiter.hit(redis_prefix + "k", limit, now=T0)
             client = redis.asyncio.Redis.from_url(REDIS_URL)
             name = f"postpilot:rl:{redis_prefix}k"
-            stored, ttl = int(await client.get(name)), await client.pttl(name)
+            stored, ttl = int(await client.get(name) or 0), await client.pttl(name)
             await limiter.hit(redis_prefix + "k2", limit)  # the server's clock
             seconds, micros = await client.time()
-            tat = int(await client.get(f"postpilot:rl:{redis_prefix}k2"))
+            tat = int(await client.get(f"postpilot:rl:{redis_prefix}k2") or 0)
             await client.aclose()
             return stored, ttl, (tat - (seconds * 1_000_000 + micros)) / 1e6
         finally:
@@ -400,6 +400,72 @@ def test_store_sweeps_rows_idle_for_more_than_a_minute(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert keys == {"idle", "recent"}
+
+
+def interleaved(
+    monkeypatch: pytest.MonkeyPatch, engine: Engine, rival: Callable[[Any], object]
+) -> None:
+    """Run ``rival`` (another process's write) between the limiter's read and its write."""
+    judge, rivals = ratelimit.gcra, [rival]
+
+    def gcra(stored: int | None, now: int, limit: Limit) -> tuple[Decision, int | None]:
+        if rivals:
+            with engine.begin() as conn:
+                rivals.pop()(conn)
+        return judge(stored, now, limit)
+
+    monkeypatch.setattr(ratelimit, "gcra", gcra)
+
+
+@pytest.mark.postgres
+def test_store_compare_and_swap_retries_when_another_process_wrote_first(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = store_engine(postgres_url)
+    limit = Limit(rate=1, burst=2)
+    backend = Backend("store-pg", lambda: StoreRateLimiter(engine), "")
+    try:
+        assert backend.hits("k", limit, [T0])[0].allowed  # tat T0 + 1
+        interleaved(  # meanwhile another worker takes the last request of the burst
+            monkeypatch,
+            engine,
+            lambda conn: conn.execute(
+                update(RateLimitRow).where(RateLimitRow.key == "k").values(tat=T0 + 2)
+            ),
+        )
+        decision = backend.hits("k", limit, [T0])[0]
+        with engine.connect() as conn:
+            tat = conn.scalar(select(RateLimitRow.tat).where(RateLimitRow.key == "k"))
+    finally:
+        engine.dispose()
+    assert not decision.allowed
+    assert decision.retry_after == 1.0
+    assert tat == T0 + 2
+
+
+@pytest.mark.postgres
+def test_store_insert_race_retries_when_another_process_inserted_first(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = store_engine(postgres_url)
+    interleaved(
+        monkeypatch,
+        engine,
+        lambda conn: conn.execute(insert(RateLimitRow).values(key="k", tat=T0 + 1)),
+    )
+    backend = Backend("store-pg", lambda: StoreRateLimiter(engine), "")
+    try:
+        decisions = backend.hits("k", Limit(rate=1, burst=2), [T0, T0])
+    finally:
+        engine.dispose()
+    assert [d.allowed for d in decisions] == [True, False]
+    assert decisions[0].remaining == 0  # the rival's request counted
+
+
+def test_redis_errors_never_echo_the_password() -> None:
+    limiter = RedisRateLimiter("redis://user:hunter2@127.0.0.1:1/0")
+    assert limiter._scrub(ValueError("bad auth hunter2\nmore")) == "bad auth ***"
+    asyncio.run(limiter.aclose())
 
 
 def test_redis_unreachable_is_a_clean_error_without_the_password() -> None:
