@@ -71,6 +71,7 @@ __all__ = [
     "RateLimiterUnavailable",
     "RedisRateLimiter",
     "StoreRateLimiter",
+    "gcra",
     "rate_limiter",
     "storage_key",
 ]
@@ -395,7 +396,9 @@ class StoreRateLimiter(RateLimiter):
     a fresh read. Refusals write nothing. Rows whose tat is more than a minute
     past are deleted about once a minute. The clock is ``time.time()``, so the
     workers sharing a store must have synchronised clocks. The blocking work runs
-    in a worker thread.
+    in a worker thread. On SQLite, pass the store's engine
+    (:func:`postpilot.store.engine.make_engine`): its ``BEGIN IMMEDIATE`` queues
+    concurrent writers instead of failing them with "database is locked".
     """
 
     key = "store"
