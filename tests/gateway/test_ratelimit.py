@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -544,53 +545,70 @@ def test_the_store_limiter_needs_an_engine() -> None:
 # -- across processes ------------------------------------------------------------------------
 
 
-def hammer(kind: str, url: str, key: str, attempts: int, start: Any, results: Any) -> None:
-    """One worker process: ``attempts`` hits on ``key`` as fast as it can."""
+PROCESSES = 4
+
+
+@dataclass
+class Workers:
+    """OS processes started once per module (spawned, so nothing is shared by fork)."""
+
+    pool: Any
+    manager: Any
+
+    def hammer(self, kind: str, url: str, key: str, *, attempts: int = 30) -> int:
+        """How many requests the processes, hitting ``key`` at once, got allowed in total."""
+        start = self.manager.Barrier(PROCESSES)  # each task holds its process until all start
+        tasks = [
+            self.pool.apply_async(hammer, (kind, url, key, attempts, start))
+            for _ in range(PROCESSES)
+        ]
+        counts = [task.get(timeout=60) for task in tasks]
+        assert len({pid for pid, _ in counts}) == PROCESSES  # really 4 processes at once
+        return sum(allowed for _, allowed in counts)
+
+
+@pytest.fixture(scope="module")
+def workers() -> Iterator[Workers]:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(PROCESSES) as pool:
+        yield Workers(pool, manager)
+
+
+def hammer(kind: str, url: str, key: str, attempts: int, start: Any) -> tuple[int, int]:
+    """In a worker process: ``attempts`` hits on ``key`` as fast as it can; (pid, allowed)."""
     limit = Limit(rate=0.001, burst=50)  # refill during the test is negligible
 
     async def run() -> int:
         engine = make_engine(url) if kind == "store" else None
         limiter: RateLimiter = StoreRateLimiter(engine) if engine else RedisRateLimiter(url)
         try:
-            start.wait()
+            start.wait(timeout=30)
             return sum([(await limiter.hit(key, limit)).allowed for _ in range(attempts)])
         finally:
             await limiter.aclose()
             if engine is not None:
                 engine.dispose()
 
-    results.put(asyncio.run(run()))
+    return os.getpid(), asyncio.run(run())
 
 
-def hammered(kind: str, url: str, key: str, *, processes: int = 4, attempts: int = 30) -> int:
-    """How many requests ``processes`` concurrent OS processes got allowed in total."""
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(processes), context.Queue()
-    workers = [
-        context.Process(target=hammer, args=(kind, url, key, attempts, start, results))
-        for _ in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
-    counts = [results.get(timeout=60) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
-    assert sum(counts) <= processes * attempts
-    return sum(counts)
+def test_the_limit_holds_across_processes_through_redis(
+    workers: Workers, redis_prefix: str
+) -> None:
+    assert workers.hammer("redis", REDIS_URL, redis_prefix + "shared") == 50
 
 
-def test_the_limit_holds_across_processes_through_redis(redis_prefix: str) -> None:
-    assert hammered("redis", REDIS_URL, redis_prefix + "shared") == 50
-
-
-def test_the_limit_holds_across_processes_through_a_sqlite_store(tmp_path: Path) -> None:
+def test_the_limit_holds_across_processes_through_a_sqlite_store(
+    workers: Workers, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     store_engine(url).dispose()
-    assert hammered("store", url, "shared") == 50
+    assert workers.hammer("store", url, "shared") == 50
 
 
 @pytest.mark.postgres
-def test_the_limit_holds_across_processes_through_a_postgresql_store(postgres_url: str) -> None:
+def test_the_limit_holds_across_processes_through_a_postgresql_store(
+    workers: Workers, postgres_url: str
+) -> None:
     store_engine(postgres_url).dispose()
-    assert hammered("store", postgres_url, "shared") == 50
+    assert workers.hammer("store", postgres_url, "shared") == 50
