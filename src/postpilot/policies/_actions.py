@@ -90,7 +90,7 @@ class Escalate(Strict):
 
 
 class Fallback(Strict):
-    """Switch the product's gateway route to its fallback (recorded as intent for now)."""
+    """Switch the product's gateway route to its fallback (recorded as intent without one)."""
 
     key: ClassVar[str] = "fallback"
 
