@@ -26,6 +26,7 @@ from postpilot.gateway.serving import (
     _import_rule,
     backend_options,
     check_gateway_options,
+    model_features,
     serving_contract,
 )
 from postpilot.registry import Registry
@@ -56,7 +57,7 @@ def set_route(
         if target.contract is not None:
             name, _, number = target.contract.rpartition("@")
             contract = registry.contract(name, int(number)).contract
-            serving_contract(contract, options, getattr(primary, "features", None))
+            serving_contract(contract, options, model_features(primary))
     finally:
         asyncio.run(primary.aclose())
     if target.fallback_flavor and target.fallback_artifact_uri:

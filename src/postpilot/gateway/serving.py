@@ -48,6 +48,7 @@ __all__ = [
     "LiveRoute",
     "RouteTable",
     "backend_options",
+    "model_features",
     "serving_contract",
 ]
 
@@ -87,11 +88,20 @@ def check_gateway_options(options: Mapping[str, Any]) -> None:
         )
 
 
+def model_features(backend: Backend) -> list[str] | None:
+    """The input fields the loaded model says it takes (scikit-learn's ``feature_names_in_``,
+    an MLflow signature), when it says."""
+    features = backend.describe().get("features")
+    if isinstance(features, list) and all(isinstance(f, str) for f in features):
+        return features
+    return None
+
+
 def serving_contract(
-    contract: Contract, options: Mapping[str, Any], model_features: Sequence[str] | None
+    contract: Contract, options: Mapping[str, Any], features: Sequence[str] | None
 ) -> Contract:
     """The contract a request's records must meet: the inputs' columns, plus identifiers."""
-    wanted = options.get("features") or model_features
+    wanted = options.get("features") or features
     exclude = set(options.get("exclude") or ())
     columns = {}
     for name, spec in contract.columns.items():
@@ -341,7 +351,7 @@ class RouteTable:
             name, _, version = route.contract.rpartition("@")
             stored = await to_thread.run_sync(lambda: self.registry.contract(name, int(version)))
             contract = serving_contract(
-                stored.contract, route.options, getattr(primary, "features", None)
+                stored.contract, route.options, model_features(primary)
             )
             validator = RecordValidator(
                 contract, unexpected=route.options.get("unexpected", "error")
