@@ -34,6 +34,7 @@ import ast
 import functools
 import math
 import operator
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -278,11 +279,13 @@ def compile_expression(text: str) -> Expression:
             f"the expression is {len(text)} characters long; at most {MAX_LENGTH}"
         )
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # "1and x", "'\\d'": refused rather than printed
+            warnings.simplefilter("error")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
         raise ExpressionError(f"not a valid expression{where}: {exc.msg}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
+    except (ValueError, RecursionError, MemoryError, Warning) as exc:
         raise ExpressionError(f"not a valid expression: {describe_failure(exc)}") from None
     compiler = _Compiler(text.strip())
     fn, _ = compiler.compile(tree.body, 1)
