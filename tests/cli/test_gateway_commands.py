@@ -95,13 +95,17 @@ def test_key_revoke_and_rotate(cli: Run, world: World) -> None:
     new_plaintext = next(line for line in out.splitlines() if line.startswith("pp_"))
     new = parse_key(new_plaintext)
     assert new is not None
-    keys = {k.key_id: k for k in world.registry.keys()}
+    stored = world.registry.keys(consumer="crm-eu")
+    keys = {k.key_id: k for k in stored}
     assert keys[made.key.key_id].expires_at is not None
     assert keys[new.key_id].rotated_from == made.key.key_id
     assert "revoked key" in cli("key", "revoke", new.key_id).stdout
     assert "already revoked" in cli("key", "revoke", new.key_id, expect=2).stderr
     assert "no longer works" in cli("key", "rotate", new.key_id, expect=2).stderr
-    assert "not a duration" in cli("key", "rotate", made.key.key_id, "--overlap", "soon", expect=2).stderr
+    assert (
+        "not a duration"
+        in cli("key", "rotate", made.key.key_id, "--overlap", "soon", expect=2).stderr
+    )
     assert "no API key" in cli("key", "revoke", "nosuch", expect=2).stderr
 
 
@@ -109,7 +113,8 @@ def test_route_set_show_and_fallback(cli: Run, world: World) -> None:
     out = cli(
         "route", "set", PRODUCT, "--version", "2", "--model", PRODUCT, "--fallback-version", "1"
     ).stdout
-    assert "version 2" in out and "fallback: version 1" in out
+    assert "version 2" in out
+    assert "fallback: version 1" in out
     shown = json.loads(cli("route", "show", PRODUCT, "-f", "json").stdout)
     assert shown["fallback"] == {"kind": "version", "value": 1}
     cli("route", "set", PRODUCT, "--fallback-constant", '"benign"')
@@ -141,7 +146,7 @@ def test_route_set_show_and_fallback(cli: Run, world: World) -> None:
         (["--fallback-unavailable", "0"], "Retry-After"),
         (["--fallback-version", "1", "--no-fallback"], "at most one"),
         (["--option", "max_batch=0"], "max_batch"),
-        (["--option", "features=[\"nosuch\"]"], "nosuch"),
+        (["--option", 'features=["nosuch"]'], "nosuch"),
         (["--option", "novalue"], "KEY=VALUE"),
     ],
 )
@@ -178,15 +183,20 @@ def test_adapter_suggest_apply_show(cli: Run, world: World, tmp_path: Path) -> N
     assert "already has this text" in cli("adapter", "apply", str(suggested)).stdout
     shown = cli("adapter", "show", PRODUCT, "--consumer", "crm-eu", "--version", "1").stdout
     assert shown == text
-    assert "no adapter version 7" in cli(
-        "adapter", "show", PRODUCT, "--consumer", "crm-eu", "--version", "7", expect=2
-    ).stderr
+    assert (
+        "no adapter version 7"
+        in cli(
+            "adapter", "show", PRODUCT, "--consumer", "crm-eu", "--version", "7", expect=2
+        ).stderr
+    )
     stdout = cli("adapter", "suggest", PRODUCT, str(data)).stdout
     assert "texture_mean: mean_texture" in stdout
     assert "consumer:" not in stdout
 
 
-def test_adapter_apply_reports_the_line_of_a_mistake(cli: Run, world: World, tmp_path: Path) -> None:
+def test_adapter_apply_reports_the_line_of_a_mistake(
+    cli: Run, world: World, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"schema_version: 1\nproduct: {PRODUCT}\nrenames:\n  a: b\n")
     err = cli("adapter", "apply", str(bad), expect=2).stderr
@@ -199,3 +209,16 @@ def test_adapter_suggest_needs_a_route(cli: Run, world: World, tmp_path: Path) -
     data = tmp_path / "x.parquet"
     pl.DataFrame({"a": [1]}).write_parquet(data)
     assert "no gateway route" in cli("adapter", "suggest", "other", str(data), expect=2).stderr
+
+
+def test_key_and_adapter_commands_answer_json(cli: Run, world: World, tmp_path: Path) -> None:
+    made = world.registry.create_key("crm-eu", products=[PRODUCT], scopes=["predict"])
+    rotated = json.loads(cli("key", "rotate", made.key.key_id, "--format", "json").stdout)
+    assert rotated["rotated_from"] == made.key.key_id
+    assert parse_key(rotated["key"]) is not None
+    revoked = json.loads(cli("key", "revoke", rotated["key_id"], "--format", "json").stdout)
+    assert revoked["revoked_at"] is not None
+    adapter = tmp_path / "a.yaml"
+    adapter.write_text(f"schema_version: 1\nproduct: {PRODUCT}\nrename:\n  radius: mean_radius\n")
+    applied = json.loads(cli("adapter", "apply", str(adapter), "--format", "json").stdout)
+    assert applied == {"product": PRODUCT, "consumer": None, "version": 1, "new": True}

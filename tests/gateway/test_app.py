@@ -14,9 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, select
 
-from postpilot.gateway.app import Gateway, create_app
 from postpilot.gateway.auth import CACHE_SECONDS, access_of
-from postpilot.gateway.ratelimit import MemoryRateLimiter
 from postpilot.registry.apikeys import new_key
 from postpilot.registry.routes import Fallback
 from postpilot.store.models import PredictionRow, QuarantineRow
@@ -112,7 +110,9 @@ def test_no_key_is_401_with_a_bearer_challenge(client: TestClient) -> None:
     ],
 )
 def test_a_malformed_key_is_401(client: TestClient, header: str) -> None:
-    response = client.post(PREDICT, json={"record": records(1)[0]}, headers={"Authorization": header})
+    response = client.post(
+        PREDICT, json={"record": records(1)[0]}, headers={"Authorization": header}
+    )
     _problem(response, 401)
 
 
@@ -165,12 +165,16 @@ def test_a_revoked_key_is_refused_within_the_cache_time(tmp_path: Path) -> None:
     key = world.registry.create_key("crm-eu", products=[PRODUCT], scopes=["predict"])
     headers = {"Authorization": f"Bearer {key.plaintext}"}
     with TestClient(world.app(refresh_seconds=0.2)) as client:
-        assert client.post(PREDICT, json={"record": records(1)[0]}, headers=headers).status_code == 200
+        assert (
+            client.post(PREDICT, json={"record": records(1)[0]}, headers=headers).status_code == 200
+        )
         world.registry.revoke_key(key.key.key_id)
         deadline = time.monotonic() + 5
         status = 200
         while status == 200 and time.monotonic() < deadline:
-            status = client.post(PREDICT, json={"record": records(1)[0]}, headers=headers).status_code
+            status = client.post(
+                PREDICT, json={"record": records(1)[0]}, headers=headers
+            ).status_code
             time.sleep(0.05)
         assert status == 401
 
@@ -217,7 +221,9 @@ def test_a_record_that_breaks_the_contract_is_422_quarantined_and_never_reaches_
 ) -> None:
     world = build(tmp_path, counting=True)
     with TestClient(world.app()) as client:
-        good = client.post(PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict"))
+        good = client.post(
+            PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict")
+        )
         assert good.status_code == 200, good.text
         calls = models.CALLS["calls"]
         bad = records(2)
@@ -310,7 +316,9 @@ def test_the_fallback_answers_when_switched_on_and_says_so(tmp_path: Path) -> No
             headers=world.headers("admin"),
         )
         assert on.status_code == 200, on.text
-        response = client.post(PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict"))
+        response = client.post(
+            PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict")
+        )
         body = response.json()
         assert (body["served_by"], body["version"], body["fallback_reason"]) == (
             "fallback",
@@ -334,7 +342,10 @@ def test_a_failing_primary_falls_back_to_a_rule(tmp_path: Path) -> None:
     failing = tmp_path / "failing.joblib"
     joblib.dump(models.failing_model, failing)
     world.registry.register_model(
-        PRODUCT, artifact=str(failing), flavor="sklearn", training_data=str(tmp_path / "training.parquet")
+        PRODUCT,
+        artifact=str(failing),
+        flavor="sklearn",
+        training_data=str(tmp_path / "training.parquet"),
     )
     from postpilot.gateway.service import set_route
 
@@ -346,7 +357,9 @@ def test_a_failing_primary_falls_back_to_a_rule(tmp_path: Path) -> None:
         options={"exclude": ["malignant"]},
     )
     with TestClient(world.app()) as client:
-        response = client.post(PREDICT, json={"records": records(3)}, headers=world.headers("predict"))
+        response = client.post(
+            PREDICT, json={"records": records(3)}, headers=world.headers("predict")
+        )
         body = response.json()
         assert response.status_code == 200, response.text
         assert body["served_by"] == "fallback"
@@ -361,7 +374,9 @@ def test_an_unavailable_fallback_is_503_with_retry_after(tmp_path: Path) -> None
     set_route(world.registry, PRODUCT, version=2, fallback=Fallback("unavailable", 120))
     world.registry.set_fallback(PRODUCT, True, reason="retiring")
     with TestClient(world.app()) as client:
-        response = client.post(PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict"))
+        response = client.post(
+            PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict")
+        )
         _problem(response, 503)
         assert response.headers["retry-after"] == "120"
 
@@ -376,11 +391,15 @@ def test_switching_the_fallback_needs_admin(world: World, client: TestClient) ->
 # -- feedback ----------------------------------------------------------------------------
 
 
-def test_a_label_and_an_override_join_the_prediction_by_id(world: World, client: TestClient) -> None:
+def test_a_label_and_an_override_join_the_prediction_by_id(
+    world: World, client: TestClient
+) -> None:
     served = client.post(PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict"))
     prediction_id = served.json()["predictions"][0]["id"]
     label = client.post(
-        f"/v1/predictions/{prediction_id}/label", json={"label": True}, headers=world.headers("feedback")
+        f"/v1/predictions/{prediction_id}/label",
+        json={"label": True},
+        headers=world.headers("feedback"),
     )
     assert label.json() == {"prediction_id": prediction_id, "label": True, "status": "new"}
     assert world.registry.labels(PRODUCT, [prediction_id]) == {prediction_id: True}
@@ -403,7 +422,9 @@ def test_feedback_for_a_prediction_of_another_product_looks_like_an_unknown_id(
     prediction_id = served.json()["predictions"][0]["id"]
     outsider = world.registry.create_key("billing", products=["other"], scopes=["feedback"])
     headers = {"Authorization": f"Bearer {outsider.plaintext}"}
-    known = client.post(f"/v1/predictions/{prediction_id}/label", json={"label": 1}, headers=headers)
+    known = client.post(
+        f"/v1/predictions/{prediction_id}/label", json={"label": 1}, headers=headers
+    )
     unknown = client.post("/v1/predictions/pr_nosuch/label", json={"label": 1}, headers=headers)
     assert _problem(known, 404)["title"] == _problem(unknown, 404)["title"]
 
@@ -428,7 +449,7 @@ def test_health_readiness_and_openapi_need_no_key(client: TestClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["routes"] >= 1
     spec = client.get("/openapi.json").json()
-    assert f"/v1/products/{{product}}/predict" in spec["paths"]
+    assert "/v1/products/{product}/predict" in spec["paths"]
 
 
 def test_metrics_need_a_view_key_for_every_product(world: World, client: TestClient) -> None:
@@ -436,7 +457,9 @@ def test_metrics_need_a_view_key_for_every_product(world: World, client: TestCli
     _problem(client.get("/metrics"), 401)
     _problem(client.get("/metrics", headers=world.headers("admin")), 403)
     text = client.get("/metrics", headers=world.headers("view_all")).text
-    assert 'postpilot_gateway_requests_total{consumer="crm-eu",product="tumor",status="200"}' in text
+    assert (
+        'postpilot_gateway_requests_total{consumer="crm-eu",product="tumor",status="200"}' in text
+    )
     assert "postpilot_gateway_request_duration_seconds_bucket" in text
     assert "postpilot_gateway_predictions_total" in text
 
@@ -459,7 +482,8 @@ def test_every_route_declares_its_access_and_refuses_a_request_without_a_key(
     world: World, client: TestClient
 ) -> None:
     app = client.app
-    routes = [r for r in app.routes if hasattr(r, "endpoint")]  # type: ignore[attr-defined]
+    routes = app.routes  # type: ignore[attr-defined]
+    assert all(isinstance(r, APIRoute) for r in routes), "a route bypasses the dependencies"
     assert len(routes) >= 10
     for route in routes:
         access = access_of(route.endpoint)
@@ -491,6 +515,17 @@ def test_a_route_added_without_an_access_rule_is_refused_even_with_a_valid_key(
     assert [r for r in app.routes if isinstance(r, APIRoute) and access_of(r.endpoint) is None]
 
 
+def test_the_enumeration_test_would_catch_a_route_without_a_rule(world: World) -> None:
+    app = world.app()
+
+    @app.get("/v1/forgotten")
+    async def forgotten() -> dict[str, str]:
+        return {}
+
+    undeclared = [r.path for r in app.routes if access_of(getattr(r, "endpoint", None)) is None]
+    assert undeclared == ["/v1/forgotten"]
+
+
 # -- secrets -----------------------------------------------------------------------------
 
 
@@ -504,7 +539,9 @@ def test_no_plaintext_key_is_stored_logged_or_answered(
         for name in world.keys:
             for path in (PREDICT, "/metrics", f"/v1/products/{PRODUCT}/route"):
                 method = client.post if path == PREDICT else client.get
-                kwargs: dict[str, Any] = {"json": {"record": records(1)[0]}} if path == PREDICT else {}
+                kwargs: dict[str, Any] = (
+                    {"json": {"record": records(1)[0]}} if path == PREDICT else {}
+                )
                 response = method(path, headers=world.headers(name), **kwargs)
                 texts.append(response.text + json.dumps(dict(response.headers)))
         texts.append(client.get("/metrics", headers=world.headers("view_all")).text)

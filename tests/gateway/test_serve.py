@@ -133,7 +133,8 @@ def test_the_rate_limit_holds_across_workers(
             f"{url}/metrics", headers={"Authorization": f"Bearer {scrape.plaintext}"}
         ).text
         # the scrape adds up both workers' counters
-        assert f'postpilot_gateway_rate_limited_total{{consumer="crm-eu"}} {ATTEMPTS - BURST}.0' in (
-            metrics
+        assert (
+            f'postpilot_gateway_rate_limited_total{{consumer="crm-eu"}} {ATTEMPTS - BURST}.0'
+            in (metrics)
         )
     assert world.registry.prediction_count(PRODUCT) == BURST

@@ -57,7 +57,9 @@ class World:
         return {"Authorization": f"Bearer {self.keys[name]}"}
 
     def app(self, **kwargs: Any) -> Any:
-        gateway = Gateway(self.registry, limiter=kwargs.pop("limiter", MemoryRateLimiter()), **kwargs)
+        gateway = Gateway(
+            self.registry, limiter=kwargs.pop("limiter", MemoryRateLimiter()), **kwargs
+        )
         return create_app(gateway)
 
 
@@ -86,9 +88,13 @@ def build(home: Path, url: str | None = None, *, counting: bool = False) -> Worl
     registry.add_person("maya@example.com", name="Maya Chen")
     registry.create_product(PRODUCT, stage="pilot", owner="maya@example.com")
     data, artifact = train(home)
-    registry.register_model(PRODUCT, artifact=str(artifact), flavor="sklearn", training_data=str(data))
+    registry.register_model(
+        PRODUCT, artifact=str(artifact), flavor="sklearn", training_data=str(data)
+    )
     second = home / "counting.joblib" if counting else artifact
-    registry.register_model(PRODUCT, artifact=str(second), flavor="sklearn", training_data=str(data))
+    registry.register_model(
+        PRODUCT, artifact=str(second), flavor="sklearn", training_data=str(data)
+    )
     options = {"exclude": ["malignant"]} if counting else None
     set_route(registry, PRODUCT, version=2, options=options)
     registry.add_consumer("crm-eu", description="the CRM")

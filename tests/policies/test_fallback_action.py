@@ -19,7 +19,7 @@ channels:
   log: {{type: store}}
 rules:
   - name: owner-left
-    when: {{metric: roles.orphaned, role: owner, threshold: 0}}
+    when: {{metric: roles.orphaned, threshold: 0}}
     then:
       - notify: {{to: monitoring_lead, via: [log]}}
       - fallback: {{}}
@@ -72,4 +72,5 @@ def test_without_a_fallback_the_request_is_recorded_and_said_not_carried_out(
     )
     assert not reg.route(PRODUCT).fallback_active
     events = [e for e in reg.audit_log(product=PRODUCT) if e.action == "route.fallback_requested"]
-    assert events and events[0].after["carried_out"] is False
+    assert events
+    assert events[0].after["carried_out"] is False

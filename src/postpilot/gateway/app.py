@@ -24,8 +24,10 @@ the answer. Every error is RFC 9457 problem+json (:mod:`postpilot.gateway.proble
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -140,6 +142,56 @@ class FallbackRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The JSON path of the first text holding a lone UTF-16 surrogate, if any."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "body"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = _lone_surrogate(key, path) or _lone_surrogate(item, f"{path}.{key}".lstrip("."))
+            if where:
+                return where
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            where = _lone_surrogate(item, f"{path}.{index}".lstrip("."))
+            if where:
+                return where
+    return None
+
+
+async def refuse_invalid_text(request: Request) -> None:
+    """422 for a JSON body whose text is not valid Unicode (a lone surrogate such as
+    ``"\\udcff"``, which JSON can spell but no store or response can hold).
+
+    Cheap on the hot path: the body is parsed again only when it holds such an escape.
+    """
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    raw = await request.body()
+    if not _SURROGATE_ESCAPE.search(raw):
+        return
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return  # not JSON: the body's own validation answers
+    where = _lone_surrogate(parsed, "")
+    if where is not None:
+        raise ProblemException(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            "the body holds text that is not valid Unicode (a lone UTF-16 surrogate)",
+            errors=[{"field": where, "kind": "type", "message": f"{where}: not valid Unicode"}],
+        )
+
+
 def _request_id(request: Request) -> str:
     given = request.headers.get("x-request-id")
     if given and len(given) <= 64 and set(given) <= _REQUEST_ID_CHARS:
@@ -235,6 +287,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         lifespan=lifespan,
+        # deny by default: every route, including one added later, runs enforce() first
+        dependencies=[Depends(enforce), Depends(refuse_invalid_text)],
     )
     app.state.gateway = gateway
     _install_error_handlers(app)

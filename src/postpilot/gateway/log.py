@@ -13,6 +13,7 @@ Prediction ids sort by time: ``pr_`` + 16 hex digits of the nanosecond clock +
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -37,8 +38,24 @@ def new_request_id() -> str:
     return f"rq_{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as the strings ``"NaN"``, ``"Infinity"``,
+    ``"-Infinity"`` (a refused record may hold them; strict JSON cannot)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
+    # ASCII escapes: a refused record may hold text no database encoding takes
+    try:
+        return json.dumps(value, allow_nan=False, default=str)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False, default=str)
 
 
 @dataclass(frozen=True)

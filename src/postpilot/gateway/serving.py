@@ -211,12 +211,37 @@ class LiveRoute:
     contract: str | None
     adapters: dict[str | None, CompiledAdapter] = field(default_factory=dict)
     max_batch: int = DEFAULT_MAX_BATCH
+    required: tuple[str, ...] = ()
+    """Inputs every record must carry (null allowed where the contract allows it)."""
 
     def adapter_for(self, consumer: str) -> CompiledAdapter | None:
         return self.adapters.get(consumer) or self.adapters.get(None)
 
     def validate(self, record: Mapping[str, Any]) -> list[FieldError]:
-        return [] if self.validator is None else self.validator.validate(record)
+        """Every way ``record`` breaks the serving contract.
+
+        Unlike a batch, where a nullable column may be left out, a request must carry
+        every input the model takes (``null`` where the contract allows it): a field
+        that is absent is how a renamed field shows, and the model cannot use it.
+        """
+        missing = [
+            FieldError(
+                field=name,
+                expected="the field (null is allowed when it is unknown)",
+                got="<missing>",
+                message=f"{name}: missing (the model takes it; send null if it is unknown)",
+                kind="missing",
+            )
+            for name in self.required
+            if name not in record
+        ]
+        if self.validator is None:
+            return missing
+        found = self.validator.validate(record)
+        if missing:
+            absent = {e.field for e in missing}
+            found = missing + [e for e in found if e.field not in absent]
+        return found
 
     async def answer(self, records: list[dict[str, Any]]) -> Answer:
         route = self.route
@@ -316,7 +341,9 @@ class RouteTable:
         for stored in self.registry.latest_adapters():
             adapters.setdefault(stored.product, {})[stored.consumer] = stored.body
         with self.registry.store.reading() as session:
-            ids = dict(session.execute(select(ProductRow.slug, ProductRow.id)).tuples().all())
+            ids = {
+                slug: pid for slug, pid in session.execute(select(ProductRow.slug, ProductRow.id))
+            }
         return routes, adapters, ids
 
     async def _backend(
@@ -347,15 +374,15 @@ class RouteTable:
             )
         fallback = None if route.fallback.kind == "none" else _Fallback(route, fallback_backend)
         validator = None
+        required: tuple[str, ...] = ()
         if route.contract is not None:
             name, _, version = route.contract.rpartition("@")
             stored = await to_thread.run_sync(lambda: self.registry.contract(name, int(version)))
-            contract = serving_contract(
-                stored.contract, route.options, model_features(primary)
-            )
+            contract = serving_contract(stored.contract, route.options, model_features(primary))
             validator = RecordValidator(
                 contract, unexpected=route.options.get("unexpected", "error")
             )
+            required = tuple(n for n, spec in contract.columns.items() if not spec.identifier)
         compiled = {
             consumer: compile_adapter(loads_adapter(body, f"adapter of {route.product}"))
             for consumer, body in adapters.items()
@@ -370,6 +397,7 @@ class RouteTable:
             contract=route.contract,
             adapters=compiled,
             max_batch=int(route.options.get("max_batch", DEFAULT_MAX_BATCH)),
+            required=required,
         )
 
     async def aclose(self) -> None:
