@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,6 +46,9 @@ class DemoResult:
     tamper_detected_at: int | None
     incident: int | None = None
     """The incident the monitor opened on the migrated batch."""
+    gateway: dict[str, int] = field(default_factory=dict)
+    """The gateway chapter's HTTP statuses, by step."""
+    gateway_refused_fields: list[str] = field(default_factory=list)
 
 
 def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
@@ -127,7 +130,11 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
 
     incident = _monitor(reg, workdir, say)
 
-    say("6. Six months later the champion moves on.")
+    from postpilot.demo_gateway import gateway_chapter
+
+    story = gateway_chapter(reg, SLUG, workdir, training, crm_migrated(4_000, seed=12), say)
+
+    say("7. Six months later the champion moves on.")
     deactivation = reg.deactivate_person("maya@acme.example", reason="moved to another team")
     orphaned = [f"{o.product}:{o.role.value}" for o in deactivation.orphaned]
     say(f"  deactivating maya@acme.example orphans: {', '.join(orphaned)}")
@@ -138,7 +145,7 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
     )
     attempt("orphaned owner to production", lambda: reg.set_stage(SLUG, "production"))
 
-    say("7. A successor takes over; the audit log keeps both names.")
+    say("8. A successor takes over; the audit log keeps both names.")
     reg.assign_role(SLUG, "owner", "ana@acme.example", reason="Maya moved on")
     reg.assign_role(SLUG, "monitoring_lead", "dev@acme.example", reason="Maya moved on")
     owners = [
@@ -153,7 +160,7 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
         )
 
     check = reg.verify_audit()
-    say(f"8. The audit chain verifies: {check.events} events, head {check.head_hash[:16]}...")
+    say(f"9. The audit chain verifies: {check.events} events, head {check.head_hash[:16]}...")
     say("   Now someone edits an audit row directly in the database ...")
     with reg.store.engine.begin() as conn:
         conn.execute(
@@ -170,6 +177,8 @@ def run_demo(reg: Registry, workdir: Path, say: Say) -> DemoResult:
         audit_events=check.events,
         tamper_detected_at=tampered.first_bad_seq,
         incident=incident,
+        gateway=story.statuses,
+        gateway_refused_fields=story.fields,
     )
 
 
