@@ -360,6 +360,9 @@ def test_units() -> None:
     whole = adapt(body, {"usd": 123400, "length": None})
     assert whole == {"usd": 1234, "length": None}
     assert type(whole["usd"]) is int  # whole cents become whole dollars, exactly
+    assert (
+        adapt(body, {"usd": 35})["usd"] == 0.35
+    )  # 35 / 100, where 35 * 0.01 is 0.35000000000000003
 
 
 def test_unit_failures_name_the_field_and_the_type() -> None:

@@ -57,7 +57,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -108,6 +108,7 @@ STEPS = ("rename", "drop", "coerce", "units", "defaults", "derive")
 COERCE_TYPES = ("int", "float", "string", "bool", "datetime", "date")
 CoerceType = Literal["int", "float", "string", "bool", "datetime", "date"]
 FailureKind = Literal["coerce", "unit", "derive", "record"]
+_T = TypeVar("_T")
 
 
 # --- unit names, read from the conversions the contract check recognises ----------------
@@ -516,6 +517,13 @@ class RecordAdaptError(AdapterError):
         return self.message
 
 
+def _parse(parse: Callable[[str], _T], text: str, what: str) -> _T:
+    try:
+        return parse(text)
+    except ValueError:
+        raise ValueError(f"it is not {what}") from None
+
+
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
@@ -528,7 +536,7 @@ def _to_int(v: Any) -> int:
         try:
             return int(text)
         except ValueError:
-            v = float(text)  # "12.0"; a ValueError says it is not a number
+            v = _parse(float, text, "a number")  # "12.0"
     if isinstance(v, float) and not isinstance(v, bool):
         if v.is_integer():
             return int(v)
@@ -542,7 +550,7 @@ def _to_float(v: Any) -> float:
     if isinstance(v, bool):
         raise TypeError
     if isinstance(v, str):
-        v = v.strip()
+        v = _parse(float, v.strip(), "a number")
     elif not isinstance(v, int | float):
         raise TypeError
     result = float(v)
@@ -580,7 +588,7 @@ def _to_datetime(v: Any) -> datetime:
     if isinstance(v, date):
         return datetime.combine(v, time())
     if isinstance(v, str):
-        return datetime.fromisoformat(v.strip())
+        return _parse(datetime.fromisoformat, v.strip(), "an ISO-8601 datetime")
     raise TypeError
 
 
@@ -594,7 +602,7 @@ def _to_date(v: Any) -> date:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            return datetime.fromisoformat(text).date()
+            return _parse(datetime.fromisoformat, text, "an ISO-8601 date").date()
     raise TypeError
 
 
