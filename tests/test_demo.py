@@ -69,3 +69,22 @@ def test_the_demo_monitor_opens_an_incident_on_the_migrated_batch_and_escalates(
     assert "opened incident #1 (high) for maya@acme.example" in text
     assert "schema-errors: notified ines@acme.example (data_steward)" in text
     assert "escalated to sam@acme.example (integration_lead)" in text
+
+
+def test_the_demo_gateway_refuses_the_migrated_record_until_the_adapter_fixes_it() -> None:
+    lines: list[str] = []
+    result = demo_in_tempdir(lines.append)
+    assert result.gateway == {
+        "no key": 401,
+        "served": 200,
+        "migrated": 422,
+        "adapted": 200,
+        "fallback": 200,
+        "revoked": 401,
+    }
+    assert {"amount", "amount_usd", "close_probability", "win_likelihood"} <= set(
+        result.gateway_refused_fields
+    )
+    text = "\n".join(lines)
+    assert "rename amount -> amount_usd, win_likelihood -> close_probability" in text
+    assert "served_by=fallback" in text

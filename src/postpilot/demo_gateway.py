@@ -158,7 +158,8 @@ def gateway_chapter(
         renames = ", ".join(f"{old} -> {new}" for old, new in adapter.rename.items())
         say(
             f"  postpilot adapter suggest proposes: rename {renames}; convert "
-            f"{', '.join(adapter.units)}; applied as adapter v{stored.version}, for every model"
+            f"{', '.join(adapter.units)}; applied as the crm's adapter v{stored.version}, "
+            "once, in the gateway"
         )
         time.sleep(0.5)  # a running gateway notices a new adapter within seconds
         fixed = client.post(url_path, json={"record": changed}, headers=auth)

@@ -557,3 +557,36 @@ def test_no_plaintext_key_is_stored_logged_or_answered(
         secret = plaintext.split("_")[2]
         assert plaintext not in dump
         assert secret[:16] not in dump
+
+
+def test_a_store_that_cannot_record_the_prediction_answers_503_not_a_prediction(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import text
+
+    world = build(tmp_path)
+    with TestClient(world.app()) as client:
+        ok = client.post(PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict"))
+        assert ok.status_code == 200
+        with world.registry.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE predictions RENAME TO predictions_gone"))
+        response = client.post(
+            PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict")
+        )
+        body = _problem(response, 503)
+        assert body["type"].endswith("store-unavailable")
+        assert response.headers["retry-after"] == "5"
+        assert "predictions" not in response.text
+
+
+def test_text_that_is_not_unicode_is_refused_on_every_body(
+    world: World, client: TestClient
+) -> None:
+    served = client.post(PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict"))
+    prediction_id = served.json()["predictions"][0]["id"]
+    response = client.post(
+        f"/v1/predictions/{prediction_id}/label",
+        content=b'{"label": "\\udcff"}',
+        headers={**world.headers("feedback"), "Content-Type": "application/json"},
+    )
+    assert _problem(response, 422)["errors"][0]["field"] == "label"

@@ -42,7 +42,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from postpilot.errors import BackendError, InputError, NotFoundError
+from postpilot.errors import BackendError, InputError, NotFoundError, StoreError
 from postpilot.gateway.adapters import RecordAdaptError
 from postpilot.gateway.auth import KeyCache, Principal, enforce, public, requires
 from postpilot.gateway.log import LoggedPrediction, PredictionLog, new_prediction_id, new_request_id
@@ -633,6 +633,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             str(exc.detail),
             str(exc.detail),
             headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(StoreError)
+    async def on_store(_request: Request, exc: StoreError) -> Response:
+        log.error("the metadata store failed: %s", exc)
+        return problem(
+            503,
+            "store-unavailable",
+            "The store is unavailable",
+            "the gateway cannot reach its store, so it cannot check keys or record the "
+            "prediction; nothing was served. Try again shortly",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)
