@@ -108,7 +108,7 @@ class MlflowBackend(Backend):
         return described
 
     def _run(self, records: list[Record]) -> list[Output]:
-        import pandas as pd  # type: ignore[import-untyped]
+        import pandas as pd
 
         try:
             if self._columns is None:

@@ -168,7 +168,7 @@ class SklearnBackend(Backend):
     def _matrix(self, records: list[Record], columns: list[str]) -> Any:
         rows = [[record[name] for name in columns] for record in records]
         if self._frame:
-            import pandas as pd  # type: ignore[import-untyped]
+            import pandas as pd
 
             return pd.DataFrame(rows, columns=columns)
         import numpy as np
@@ -223,7 +223,7 @@ def _local_file(uri: str) -> Path:
 
 
 def _read(path: Path) -> Any:
-    import joblib  # type: ignore[import-untyped]
+    import joblib
 
     try:
         return joblib.load(path)
