@@ -90,56 +90,37 @@ class ChannelConfigError(ConfigError):
     """
 
 
-class ContractError(InputError):
+class _FileProblems(InputError):
+    """An input file with possibly several mistakes: ``problems`` lists every one
+    (``file:line: field: problem``); the message is the first."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        file: str | None = None,
+        hint: str | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, field=field, file=file, hint=hint)
+        self.problems = problems or [message]
+
+
+class ContractError(_FileProblems):
     """A data contract file is malformed; ``problems`` lists every mistake found."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        file: str | None = None,
-        hint: str | None = None,
-        problems: list[str] | None = None,
-    ) -> None:
-        super().__init__(message, field=field, file=file, hint=hint)
-        self.problems = problems or [message]
 
-
-class PolicyError(InputError):
+class PolicyError(_FileProblems):
     """A policy file is malformed; ``problems`` lists every mistake found."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        file: str | None = None,
-        hint: str | None = None,
-        problems: list[str] | None = None,
-    ) -> None:
-        super().__init__(message, field=field, file=file, hint=hint)
-        self.problems = problems or [message]
 
-
-class AdapterError(InputError):
+class AdapterError(_FileProblems):
     """An input adapter file is malformed, or a record cannot be adapted.
 
     ``problems`` lists every mistake found in a file; for a record, ``field``
     names the field at fault.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        file: str | None = None,
-        hint: str | None = None,
-        problems: list[str] | None = None,
-    ) -> None:
-        super().__init__(message, field=field, file=file, hint=hint)
-        self.problems = problems or [message]
 
 
 class NotFoundError(PostpilotError, LookupError):

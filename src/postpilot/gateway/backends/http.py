@@ -54,6 +54,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 from urllib.parse import urlsplit
 
+from postpilot._causes import caused_by
 from postpilot.errors import BackendError, ChannelConfigError, InputError
 from postpilot.gateway.backends.base import (
     Backend,
@@ -254,7 +255,7 @@ class HttpBackend(Backend):
                 retryable=True,
             ) from exc
         except httpx.TransportError as exc:  # connection, protocol and proxy errors
-            untrusted = _caused_by(exc, ssl.SSLCertVerificationError)
+            untrusted = caused_by(exc, ssl.SSLCertVerificationError)
             raise BackendError(
                 f"cannot reach the remote model at {self._shown} ({type(exc).__name__})",
                 retryable=not untrusted,
@@ -425,14 +426,3 @@ def _headers(value: Any) -> dict[str, str]:
             )
         headers[header] = secret
     return headers
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from postpilot._causes import caused_by
 from postpilot.errors import ChannelConfigError
 from postpilot.policies.channels.base import Channel, Delivery, DeliveryError, retryable_status
 from postpilot.policies.urls import check_url
@@ -69,7 +70,7 @@ class HttpChannel(Channel):
             ) from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
             # a certificate that does not verify will not verify on the next attempt either
-            untrusted = _caused_by(exc, ssl.SSLCertVerificationError)
+            untrusted = caused_by(exc, ssl.SSLCertVerificationError)
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=not untrusted) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False) from exc
@@ -104,17 +105,6 @@ class HttpChannel(Channel):
         if self.ca_file is not None:
             described["ca_file"] = self.ca_file
         return described
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def _answer(response: httpx.Response) -> Delivery:
