@@ -206,6 +206,7 @@ class GatewaySource(BatchSource):
         self._folder: Path | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._written = 0
+        self._made: dict[str, Batch] = {}
 
     def __repr__(self) -> str:
         return f"GatewaySource({self.product!r}, settle={self.settle})"
@@ -223,6 +224,7 @@ class GatewaySource(BatchSource):
         if self._finalizer is not None:
             self._finalizer()
         self._folder = self._finalizer = None
+        self._made.clear()
 
     def cutoff_ns(self) -> int:
         """Ids whose clock is below this are settled."""
@@ -250,6 +252,8 @@ class GatewaySource(BatchSource):
         key = f"gateway:{lo or ''}..{hi}"
         if key in done:
             return []
+        if key in self._made:  # listed before: the same batch, its file written once
+            return [self._made[key]]
         self._written += 1
         path = self.folder / f"batch-{self._written:05d}.parquet"
         columns = self._write(path, product_id, lo, hi)
@@ -262,7 +266,8 @@ class GatewaySource(BatchSource):
         refused, refusals = self._refused(product_id, start, end)
         window = replace(window, refused=refused, refusals=tuple(refusals))
         label = f"gateway log of {self.product}: predictions {lo or 'from the first'} .. {hi}"
-        return [Batch(key, label, str(path), hi, None, window=window)]
+        self._made[key] = Batch(key, label, str(path), hi, None, window=window)
+        return [self._made[key]]
 
     # -- predictions -------------------------------------------------------------------
 
