@@ -22,6 +22,7 @@ from postpilot.monitoring.sources import (
     Batch,
     BatchSource,
     FileSource,
+    GatewaySource,
     QuerySource,
     open_batch_source,
 )
@@ -415,6 +416,9 @@ def test_a_watermark_column_the_query_lacks_is_named_with_the_columns(tmp_path: 
             {"sql": {"url": "nodb://x", "query": "SELECT 1", "watermark": "id"}},
             "not a usable SQLAlchemy database URL",
         ),
+        ({"path": "a.csv", "gateway": True}, "both a path and the gateway"),
+        ({"gateway": "yes"}, "source.gateway must be true"),
+        ({"gateway": True}, "it needs the store and the product"),
     ],
 )
 def test_malformed_source_specs_are_refused(spec: dict[str, Any], message: str) -> None:
@@ -489,7 +493,43 @@ def _query_source(tmp_path: Path) -> BatchSource:
     return QuerySource(url, "SELECT id, x FROM t", "id")
 
 
-@pytest.mark.parametrize("make", [_file_source, _query_source], ids=["files", "sql"])
+def _gateway_source(tmp_path: Path) -> BatchSource:
+    import json
+
+    from postpilot import Registry
+    from postpilot.store.models import PredictionRow, ProductRow
+
+    reg = Registry(f"sqlite:///{tmp_path / 'pp.db'}", actor="t@example.com")
+    reg.create_product("churn")
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    with reg.store.transaction() as session:
+        product = session.scalar(sa.select(ProductRow.id).where(ProductRow.slug == "churn"))
+        session.execute(
+            sa.insert(PredictionRow),
+            [
+                {
+                    "id": f"pr_{int(at.timestamp() * 1e9) + i * 1000:016x}{i:016x}",
+                    "request_id": "rq",
+                    "product_id": product,
+                    "model": "churn",
+                    "version": 1,
+                    "consumer": "crm",
+                    "key_id": "k",
+                    "inputs": json.dumps({"x": x}),
+                    "output": json.dumps({"prediction": x > 1}),
+                    "served_by": "primary",
+                    "latency_ms": 3.0,
+                    "created_at": at + timedelta(microseconds=i),
+                }
+                for i, x in enumerate([0.5, 1.5, 2.5])
+            ],
+        )
+    return GatewaySource(reg.store.reading, "churn")
+
+
+@pytest.mark.parametrize(
+    "make", [_file_source, _query_source, _gateway_source], ids=["files", "sql", "gateway"]
+)
 def test_every_source_keeps_the_batch_contract(make: Any, tmp_path: Path) -> None:
     """What the monitor relies on: readable batches with unique short keys, and nothing
     pending once their keys and the last watermark are stored."""
@@ -502,3 +542,4 @@ def test_every_source_keeps_the_batch_contract(make: Any, tmp_path: Path) -> Non
     assert source.pending((), None) == batches  # listing changes nothing
     watermark = batches[-1].watermark
     assert source.pending({b.key for b in batches}, watermark) == []
+    source.close()

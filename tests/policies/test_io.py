@@ -196,12 +196,14 @@ def test_one_mistake_one_message(old: str, new: str, expected: str) -> None:
             "{metric: drift.shares, threshold: 1}",
             "rules.0.when.metric: unknown metric 'drift.shares'; known: drift.share, "
             "drift.feature, drift.multivariate, contract.findings, performance.estimated, "
-            "performance.realized, data.silence, roles.orphaned",
+            "performance.realized, data.silence, roles.orphaned, gateway.latency_p99, "
+            "gateway.error_rate, gateway.fallback_share",
         ),
         (
             "{metric: gateway.latency_p99, threshold: 300}",
-            "rules.0.when.metric: metric 'gateway.latency_p99' is not available yet: it comes "
-            "with the integration gateway (issue 9)",
+            "rules.0.when.metric: gateway.latency_p99 comes from the gateway's prediction log, "
+            "and this policy's source is missing: write source: {gateway: true} (or drop the "
+            "rule)",
         ),
         (
             "{metric: review.overdue, threshold: 3}",
@@ -512,12 +514,27 @@ rules: []
         (
             "  path: data/*.parquet\n",
             "",
-            "p.yaml:1: source: a source needs exactly one of path and sql",
+            "p.yaml:1: source: a source needs exactly one of path, sql and gateway",
         ),
         (
             "  path: data/*.parquet\n",
             "  path: x\n  sql: {url_env: DB, query: q, watermark: w}\n",
-            "p.yaml:1: source: a source needs exactly one of path and sql",
+            "p.yaml:1: source: a source needs exactly one of path, sql and gateway",
+        ),
+        (
+            "  path: data/*.parquet\n",
+            "  path: x\n  gateway: true\n",
+            "p.yaml:1: source: a source needs exactly one of path, sql and gateway",
+        ),
+        (
+            "  path: data/*.parquet\n",
+            "  gateway: false\n",
+            "p.yaml:2: source.gateway: Input should be True",
+        ),
+        (
+            "  path: data/*.parquet\n",
+            "  gateway: true\n  format: csv\n",
+            "p.yaml:3: source.format: format applies to files (path), not to gateway",
         ),
         (
             "  path: data/*.parquet\n",
@@ -611,6 +628,28 @@ def test_source_variants() -> None:
     assert source is not None
     assert source.sql is not None
     assert source.sql.url_env == "DB"
+    gateway = loads_policy("source: {gateway: true}\nrules: []\n").source
+    assert gateway is not None
+    assert (gateway.gateway, gateway.timestamp) == (True, "created_at")  # the default time
+    timed = loads_policy("source: {gateway: true, timestamp: at}\nrules: []\n").source
+    assert timed is not None
+    assert timed.timestamp == "at"
+
+
+GATEWAY_RULE = (
+    "rules: [{name: r, when: {metric: gateway.fallback_share, threshold: 0.2}, "
+    "then: [notify: owner]}]\n"
+)
+
+
+def test_gateway_metrics_need_a_gateway_source() -> None:
+    policy = loads_policy("source: {gateway: true}\n" + GATEWAY_RULE)
+    assert policy.rules[0].when.direction == "above"
+    assert problems("source: {path: x.parquet}\n" + GATEWAY_RULE) == [
+        "p.yaml:2: rules.0.when.metric: gateway.fallback_share comes from the gateway's "
+        "prediction log, and this policy's source is not the gateway: write source: "
+        "{gateway: true} (or drop the rule)"
+    ]
 
 
 def test_missing_file(tmp_path: Path) -> None:

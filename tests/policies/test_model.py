@@ -30,6 +30,7 @@ from postpilot.policies.model import (
 )
 
 EXAMPLE = Path(__file__).parent / "data" / "example.yaml"
+GATEWAY = Path(__file__).parent / "data" / "gateway.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,12 @@ def example() -> Policy:
 def test_the_example_uses_every_action_metric_and_channel_type(example: Policy) -> None:
     used_actions = {a.key for rule in example.rules for a in rule.actions}
     assert used_actions == set(ACTIONS)
-    assert {rule.when.metric for rule in example.rules} == set(available_metrics())
+    gateway = load_policy(GATEWAY)  # gateway.* metrics need a gateway source
+    used = {rule.when.metric for policy in (example, gateway) for rule in policy.rules}
+    assert used == set(available_metrics())
+    assert {m for m in available_metrics() if METRICS[m].gateway} <= {
+        rule.when.metric for rule in gateway.rules
+    }
     assert {c.type for c in example.channels.values()} == {"webhook", "slack", "email", "store"}
     assert {rule.when.direction for rule in example.rules} == {"above", "below", "either"}
     assert example.source is not None
@@ -205,12 +211,12 @@ def test_the_catalogue() -> None:
         "performance.realized",
         "data.silence",
         "roles.orphaned",
-    ]
-    pending = {k: s.lands_with for k, s in METRICS.items() if not s.available}
-    assert set(pending) == {
         "gateway.latency_p99",
         "gateway.error_rate",
         "gateway.fallback_share",
+    ]
+    pending = {k: s.lands_with for k, s in METRICS.items() if not s.available}
+    assert set(pending) == {
         "adoption.override_rate",
         "review.overdue",
     }
@@ -225,9 +231,10 @@ def test_the_catalogue() -> None:
 def test_metric_spec_refuses_unknown_and_pending() -> None:
     with pytest.raises(InputError, match=r"unknown metric 'drift'; known: drift\.share"):
         metric_spec("drift")
-    with pytest.raises(InputError, match=r"comes with the integration gateway \(issue 9\)"):
-        metric_spec("gateway.error_rate")
-    assert not metric_spec("gateway.error_rate", available=False).available
+    with pytest.raises(InputError, match=r"comes with owner reviews \(a later issue\)"):
+        metric_spec("review.overdue")
+    assert not metric_spec("review.overdue", available=False).available
+    assert metric_spec("gateway.error_rate").gateway
 
 
 def test_default_direction_follows_the_performance_metric() -> None:

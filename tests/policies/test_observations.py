@@ -251,7 +251,7 @@ def test_chunk_ids_are_unique_across_runs_with_the_same_chunk_keys(
 
 def test_other_kinds_of_run_give_nothing() -> None:
     run = MonitoringRun(
-        1, "churn", "gateway", "", "", False, {"chunks": [{"key": "0"}]}, "t", datetime.now(UTC)
+        1, "churn", "profile", "", "", False, {"chunks": [{"key": "0"}]}, "t", datetime.now(UTC)
     )
     assert observations_from_run(run) == []
 

@@ -22,6 +22,7 @@ from postpilot.policies.metrics import available_metrics
 from postpilot.policies.model import ACTIONS, Policy
 
 EXAMPLE = Path(__file__).parent / "data" / "example.yaml"
+GATEWAY = Path(__file__).parent / "data" / "gateway.yaml"
 IGNORED = {"title", "description", "default", "examples", "discriminator", "format", "$defs"}
 IGNORED |= {"$schema", "$id"}
 TYPES: dict[str, Any] = {
@@ -139,6 +140,9 @@ def test_the_schema_is_for_editors(schema: dict[str, Any]) -> None:
 
 def test_valid_policies_pass(schema: dict[str, Any]) -> None:
     assert errors(example(), schema, schema) == []
+    gateway = as_json(yaml.safe_load(GATEWAY.read_text(encoding="utf-8")))
+    assert errors(gateway, schema, schema) == []
+    assert errors(as_json(load_policy(GATEWAY).to_data()), schema, schema) == []
     for policy in (load_policy(EXAMPLE), default_policy("f1", 0.7), default_policy(None, None)):
         assert errors(as_json(policy.to_data(mask_urls=False)), schema, schema) == []
 
@@ -164,7 +168,7 @@ def _channel(data: dict[str, Any], **keys: Any) -> dict[str, Any]:
         (lambda d: {**d, "owner": "x"}, ".owner: not allowed"),
         (lambda d: _rule(d, treshold=1), ".rules.0.when.treshold: not allowed"),
         (lambda d: _rule(d, metric="drift.shares"), ".rules.0.when.metric: 'drift.shares'"),
-        (lambda d: _rule(d, metric="gateway.error_rate"), ".rules.0.when.metric:"),
+        (lambda d: _rule(d, metric="review.overdue"), ".rules.0.when.metric:"),
         (lambda d: _rule(d, consecutive=0), ".rules.0.when.consecutive: beyond minimum"),
         (lambda d: _rule(d, direction="up"), ".rules.0.when.direction:"),
         (lambda d: _rule(d, threshold="2 days"), ".rules.0.when.threshold:"),
@@ -180,6 +184,7 @@ def _channel(data: dict[str, Any], **keys: Any) -> dict[str, Any]:
         (lambda d: {**d, "schema_version": 2}, ".schema_version: not 1"),
         (lambda d: {**d, "product": "Revenue Forecast"}, ".product:"),
         (lambda d: {**d, "rules": {}}, ".rules: not array"),
+        (lambda d: {**d, "source": {"gateway": "yes"}}, ".source: 0 of anyOf match"),
     ],
 )
 def test_mistakes_are_flagged(schema: dict[str, Any], bad: Any, where: str) -> None:

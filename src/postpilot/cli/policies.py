@@ -116,8 +116,8 @@ def policy_schema(
     from postpilot.policies.io import policy_schema as schema
 
     text = json.dumps(schema(), indent=2) + "\n"
-    if output is None:
-        console.print(text, markup=False, highlight=False, end="")
+    if output is None:  # JSON: never wrapped at the terminal's width
+        console.print(text, markup=False, highlight=False, end="", soft_wrap=True)
         return
     check_outputs({"--output": output})
     with staged() as files:

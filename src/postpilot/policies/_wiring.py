@@ -161,11 +161,16 @@ class PerformanceSetup(Strict):
 
 
 class Source(Strict):
-    """Where ``monitor run`` reads new data: files (``path``) or a database (``sql``)."""
+    """Where ``monitor run`` reads new data: files (``path``), a database (``sql``) or
+    the gateway's prediction log (``gateway: true``; ``timestamp`` then defaults to
+    ``created_at``)."""
 
     path: str | None = Field(default=None, min_length=1)
     """A Parquet or CSV file, a folder or a glob."""
     sql: SqlQuery | None = None
+    gateway: Literal[True] | None = None
+    """The product's served predictions, as the gateway logged them (inputs after the
+    adapter, outputs, consumer, latency), with the records it refused."""
     format: Literal["auto", "parquet", "csv"] = "auto"
     timestamp: str | None = Field(default=None, min_length=1)
     chunk_period: Literal["day", "week", "month"] | None = None
@@ -182,12 +187,22 @@ class Source(Strict):
         label = [self.performance.y_true] if self.performance is not None else []
         return list(dict.fromkeys([*self.ignore, *label]))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gateway_time(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("gateway") is True and "timestamp" not in data:
+            return {**data, "timestamp": "created_at"}
+        return data
+
     @model_validator(mode="after")
     def _one_place(self) -> Source:
-        if (self.path is None) == (self.sql is None):
-            raise ValueError("a source needs exactly one of path and sql")
-        if self.sql is not None and self.format != "auto":
-            raise ErrorAt("format applies to files (path), not to sql", "format")
+        if [self.path, self.sql, self.gateway].count(None) != 2:
+            raise ValueError("a source needs exactly one of path, sql and gateway")
+        if self.path is None and self.format != "auto":
+            raise ErrorAt(
+                f"format applies to files (path), not to {'sql' if self.sql else 'gateway'}",
+                "format",
+            )
         if self.chunk_period is not None and self.timestamp is None:
             raise ErrorAt("chunk_period needs the timestamp column", "chunk_period")
         return self

@@ -5,20 +5,33 @@ some, the contract check of the batch (the policy's ``source.contract``, else
 that version's contract), and estimated performance when the policy's source
 says how the model's outputs are laid out. Everything slow happens here,
 outside any transaction; :mod:`postpilot.policies.monitor` stores the result.
+
+A batch of the gateway's prediction log (``source: {gateway: true}``) is checked
+on its inputs only: the gateway's own columns (ids, consumer, latency, outputs)
+are left out of drift and of the contract check. The records the gateway refused
+in the batch's window become contract findings of the contract run (one per error
+kind and field, severity error), so ``contract.findings`` rules fire on live
+traffic; and a ``gateway`` run holds the batch's latency p99, error rate and
+fallback share (``gateway.*`` metrics).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from postpilot.errors import InputError
+from postpilot.profiles import Profile
 from postpilot.profiles.sql import SQLSource
 from postpilot.registry import ModelVersion, Registry
 from postpilot.registry.monitoring import StoredChunk
+
+if TYPE_CHECKING:
+    from postpilot.contracts.findings import Finding
+    from postpilot.monitoring.sources.gateway import GatewayWindow
 
 __all__ = ["Evidence", "RunToStore", "gather"]
 
@@ -52,6 +65,8 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
     assert version.training_data is not None
     reference = version.training_data.uri
     evidence = Evidence()
+    window = getattr(batch, "window", None)
+    own = list(window.columns) if window is not None else []
     data = _timed(batch.data, source.timestamp)
     current = None
     start = end = None
@@ -63,7 +78,7 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
                 chunk_period=source.chunk_period,
                 timestamp=source.timestamp if source.chunk_period else None,
                 multivariate=_wants(policy, "drift.multivariate"),
-                exclude=source.ignored,
+                exclude=[*source.ignored, *own],
             ),
         )
     except InputError as exc:
@@ -91,20 +106,30 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
     if contract is not None and source.ignored:
         kept = {k: v for k, v in contract.columns.items() if k not in set(source.ignored)}
         contract = contract.model_copy(update={"columns": kept})
-    if contract is not None:
+    refused = _refusal_findings(window) if window is not None else []
+    if contract is not None or refused:
         from postpilot.contracts.check import check_profile
+        from postpilot.contracts.findings import CheckResult
 
-        if current is None:
-            current = profile(data)
-        checked = check_profile(contract, current)
-        evidence.rows = checked.rows
+        name = contract.name if contract is not None else "gateway"
+        if contract is None:
+            checked = CheckResult(name, window.served if window is not None else 0, [])
+        else:
+            if current is None:
+                current = profile(data)
+            if own:  # the gateway's columns are not inputs, unless the contract names them
+                left_out = set(own) - set(contract.columns)
+                current = Profile(current.rows, [c for c in current if c.name not in left_out])
+            checked = check_profile(contract, current)
+            evidence.rows = checked.rows
+        checked = CheckResult(checked.contract, checked.rows, [*checked.findings, *refused])
         evidence.runs.append(
             RunToStore(
                 "contract",
-                contract.name,
+                name,
                 not checked.ok,
                 {
-                    "contract": contract.name,
+                    "contract": name,
                     "ok": checked.ok,
                     "chunks": [
                         {
@@ -120,7 +145,72 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
         )
     if source.performance is not None:
         evidence.runs.append(_performance(reg, slug, source, reference, batch))
+    if window is not None:
+        evidence.runs.append(_gateway_run(window))
     return evidence
+
+
+_FINDING_KINDS = {
+    "missing": ("missing_column", "field {} missing"),
+    "unexpected": ("unexpected_column", "field {} not in the contract"),
+    "type": ("type_change", "field {} of the wrong type"),
+    "range": ("out_of_range", "field {} out of range"),
+    "category": ("new_category", "field {} holding a category the contract does not know"),
+    "null": ("null_rate", "field {} null"),
+    "adapter.coerce": ("type_change", "the adapter could not convert field {} to its type"),
+    "adapter.unit": ("unit_change", "the adapter could not convert the unit of field {}"),
+    "adapter.derive": ("type_change", "the adapter could not derive field {}"),
+}
+"""Gateway error kind -> contract finding kind, and how the message names the problem.
+An adapter's unit conversion failing is a unit problem; its other failures (a value
+it cannot coerce or derive from) mean the field does not hold what the contract's type
+says: a type change."""
+
+
+def _refusal_findings(window: GatewayWindow) -> list[Finding]:
+    """The window's refused records as contract findings, one per (error kind, field),
+    severity error: ``details`` hold the count, the records sent and the share."""
+    from postpilot.contracts.findings import Finding, Kind, Severity
+
+    out = []
+    for refusal in window.refusals:
+        kind, what = _FINDING_KINDS.get(refusal.kind, ("type_change", "field {} refused"))
+        field = "(the record)" if refusal.field is None else refusal.field
+        share = refusal.records / window.records if window.records else 0.0
+        out.append(
+            Finding(
+                Kind(kind),
+                refusal.field,
+                Severity.ERROR,
+                f"the gateway refused {refusal.records:,} record"
+                f"{'' if refusal.records == 1 else 's'}: {what.format(field)} "
+                f"({share:.1%} of the {window.records:,} records sent in the window)",
+                {
+                    "source": "gateway quarantine",
+                    "gateway_kind": refusal.kind,
+                    "refused": refusal.records,
+                    "records": window.records,
+                    "share": round(share, 6),
+                    "example": refusal.example,
+                },
+            )
+        )
+    return out
+
+
+def _gateway_run(window: GatewayWindow) -> RunToStore:
+    """The batch's gateway metrics, as one chunk spanning its served predictions."""
+    summary = window.to_dict()
+    chunk = {
+        "key": "batch",
+        "start": _iso(window.first),
+        "end": _iso(window.last),
+        "rows": window.served,
+        "window_start": summary.pop("start"),
+        "window_end": summary.pop("end"),
+        **summary,
+    }
+    return RunToStore("gateway", "gateway log", False, {"chunks": [chunk]})
 
 
 def _timed(data: Any, column: str | None) -> Any:

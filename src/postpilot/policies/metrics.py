@@ -32,7 +32,7 @@ __all__ = [
 Direction: TypeAlias = Literal["below", "above", "either"]
 DIRECTIONS: tuple[Direction, ...] = ("below", "above", "either")
 
-_GATEWAY = "the integration gateway (issue 9)"
+_GATEWAY = "the gateway's prediction log (a policy with source: {gateway: true})"
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class MetricSpec:
     required: tuple[str, ...] = ()
     additive: bool = False
     durations: bool = False
+    gateway: bool = False
+    """Computed from the gateway's prediction log: a rule needs ``source: {gateway: true}``."""
 
 
 def _pending(key: str, description: str, unit: str, lands_with: str) -> MetricSpec:
@@ -143,10 +145,33 @@ METRICS: dict[str, MetricSpec] = {
             "roles",
             "the registry",
         ),
-        _pending("gateway.latency_p99", "99th percentile latency", "milliseconds", _GATEWAY),
-        _pending("gateway.error_rate", "share of requests that failed", "share", _GATEWAY),
-        _pending(
-            "gateway.fallback_share", "share of requests served by the fallback", "share", _GATEWAY
+        MetricSpec(
+            "gateway.latency_p99",
+            "99th percentile of the model's latency over the batch's served predictions",
+            None,
+            "above",
+            "milliseconds",
+            _GATEWAY,
+            gateway=True,
+        ),
+        MetricSpec(
+            "gateway.error_rate",
+            "share of the records sent in the batch's window that the gateway refused "
+            "(refused / (served + refused))",
+            None,
+            "above",
+            "share (0 to 1)",
+            _GATEWAY,
+            gateway=True,
+        ),
+        MetricSpec(
+            "gateway.fallback_share",
+            "share of the batch's predictions the fallback served",
+            None,
+            "above",
+            "share (0 to 1)",
+            _GATEWAY,
+            gateway=True,
         ),
         _pending(
             "adoption.override_rate",

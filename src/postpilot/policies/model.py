@@ -272,6 +272,16 @@ class Policy(Strict):
                     "name",
                 )
             seen[rule.name] = index
+        for index, rule in enumerate(self.rules):
+            spec = METRICS[rule.when.metric]
+            if spec.gateway and (self.source is None or self.source.gateway is None):
+                raise ErrorAt(
+                    f"{rule.when.metric} comes from the gateway's prediction log, and this "
+                    "policy's source is "
+                    + ("missing" if self.source is None else "not the gateway")
+                    + ": write source: {gateway: true} (or drop the rule)",
+                    *("rules", index, "when", "metric"),
+                )
         context = info.context if isinstance(info.context, dict) else {}
         known = {*BUILTIN_CHANNELS, *self.channels, *context.get("known_channels", ())}
         for index, rule in enumerate(self.rules):

@@ -2,7 +2,8 @@
 
 For each product with a policy source, a pass
 
-1. lists the batches of its source not processed yet (:mod:`postpilot.monitoring.sources`);
+1. lists the batches of its source not processed yet (:mod:`postpilot.monitoring.sources`:
+   files, an SQL query, or the gateway's prediction log);
 2. for each batch, in order: checks it against the contract, computes drift
    against the training data (and estimated performance when the policy says
    how), and in one transaction stores those runs and marks the batch processed;
@@ -85,9 +86,10 @@ def run_pass(
     now: datetime | None = None,
     progress: Progress | None = None,
     environ: Mapping[str, str] | None = None,
-    settle: float = 0.0,
+    settle: float | None = None,
 ) -> PassResult:
-    """One monitor pass for one product (see the module's docstring)."""
+    """One monitor pass for one product (see the module's docstring). ``settle``: how
+    old new data must be to be read (default: 0 for files, 5 s for the gateway's log)."""
     at = now or datetime.now(UTC)
     loaded = load_effective(reg, slug)
     result = PassResult(slug)
@@ -159,22 +161,43 @@ def _batches(
     result: PassResult,
     progress: Progress | None,
     environ: Mapping[str, str] | None,
-    settle: float,
+    settle: float | None,
 ) -> None:
     """Store the evidence of every new batch, one transaction per batch (its runs and
     its processed mark together)."""
     from postpilot.monitoring.sources import open_batch_source
-    from postpilot.policies.evidence import gather
 
     source = loaded.policy.source
     assert source is not None
     spec = source.model_dump(exclude_none=True)
     base = Path(loaded.file).parent if loaded.file else None
-    batches = open_batch_source(spec, base_dir=base, environ=environ, settle=settle)
-    processed = reg.atomic(lambda tx: runs.processed_batches(tx, tx.product(slug)), now=at)
-    pending = batches.pending(processed.keys, processed.watermark)
-    if not pending:
-        return
+    opened = open_batch_source(
+        spec,
+        base_dir=base,
+        environ=environ,
+        settle=settle,
+        reading=reg.store.reading,
+        product=slug,
+        now=at,
+    )
+    with opened as batches:  # a gateway source's batches are temporary files
+        processed = reg.atomic(lambda tx: runs.processed_batches(tx, tx.product(slug)), now=at)
+        pending = batches.pending(processed.keys, processed.watermark)
+        if pending:
+            _store_batches(reg, slug, loaded, at, result, progress, pending)
+
+
+def _store_batches(
+    reg: Registry,
+    slug: str,
+    loaded: LoadedPolicy,
+    at: datetime,
+    result: PassResult,
+    progress: Progress | None,
+    pending: list[Any],
+) -> None:
+    from postpilot.policies.evidence import gather
+
     reference = _reference(reg, slug)
     for index, batch in enumerate(pending):
         evidence = gather(reg, slug, loaded.policy, reference, batch)

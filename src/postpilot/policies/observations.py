@@ -1,6 +1,6 @@
 """Observations: what monitoring saw, as one number per metric, subject and chunk.
 
-Every source of evidence (stored drift, contract and performance runs, the
+Every source of evidence (stored drift, contract, performance and gateway runs, the
 registry's roles, the time since data last arrived) is turned into
 :class:`Observation` values; rules are evaluated over them and nothing else, so
 ``policy test`` (history) and ``monitor run`` (new data) take the same path.
@@ -34,7 +34,8 @@ class Observation:
 
     ``metric`` is a key of the metric catalogue (``drift.share``, ``drift.feature``,
     ``drift.multivariate``, ``contract.findings``, ``performance.estimated``,
-    ``performance.realized``, ``data.silence``, ``roles.orphaned``). ``subject``
+    ``performance.realized``, ``data.silence``, ``roles.orphaned``, ``gateway.*``).
+    ``subject``
     narrows it: the column (``drift.feature``), the finding kind
     (``contract.findings``), the performance metric (``performance.*``, e.g.
     ``f1``) or the role (``roles.orphaned``); None where the metric has none.
@@ -161,10 +162,30 @@ def _contract(run: MonitoringRun) -> list[Observation]:
     return chunks.out
 
 
+_GATEWAY = {
+    "latency_p99_ms": "gateway.latency_p99",
+    "error_rate": "gateway.error_rate",
+    "fallback_share": "gateway.fallback_share",
+}
+
+
+def _gateway(run: MonitoringRun) -> list[Observation]:
+    """``gateway.latency_p99`` (milliseconds), ``gateway.error_rate`` and
+    ``gateway.fallback_share`` per chunk of a gateway run (one per batch of the
+    gateway's log); a value the chunk does not have (no latency) gives none."""
+    chunks = _Chunks(run)
+    for chunk, cid, at in chunks.each():
+        for field, metric in _GATEWAY.items():
+            if chunk.get(field) is not None:
+                chunks.add(metric, chunk[field], at, cid)
+    return chunks.out
+
+
 _EXTRACTORS: dict[str, Callable[[MonitoringRun], list[Observation]]] = {
     "drift": _drift,
     "performance": _performance,
     "contract": _contract,
+    "gateway": _gateway,
 }
 RUN_KINDS = tuple(_EXTRACTORS)
 """The kinds of stored monitoring run that give observations."""

@@ -1,7 +1,9 @@
 """Where ``monitor run`` finds the data that arrived since its last pass.
 
 A product's policy names one source (its ``source:`` mapping): files (a Parquet
-or CSV file, a folder, or a glob) or an SQL query with a watermark column. Each
+or CSV file, a folder, or a glob), an SQL query with a watermark column, or the
+gateway's prediction log (``gateway: true``, see
+:mod:`postpilot.monitoring.sources.gateway`). Each
 source lists the batches (:class:`Batch`) not processed yet, given what the monitor
 stored after earlier passes: the keys of the batches it processed and, for SQL,
 the last watermark. The monitor stores both in the same transaction as each
@@ -34,12 +36,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from postpilot.errors import InputError
 from postpilot.monitoring.sources.batch import KEY_LENGTH, Batch, BatchSource
 from postpilot.monitoring.sources.files import FORMATS, FileSource
+from postpilot.monitoring.sources.gateway import GatewaySource, GatewayWindow, Reading
 from postpilot.monitoring.sources.sql import QuerySource
 from postpilot.profiles.sql import _hide_password
 
@@ -49,11 +53,14 @@ __all__ = [
     "Batch",
     "BatchSource",
     "FileSource",
+    "GatewaySource",
+    "GatewayWindow",
     "QuerySource",
     "open_batch_source",
 ]
 
 _SQL_KEYS = ("url", "url_env", "query", "watermark")
+_KINDS = {"path": "a path", "sql": "a query", "gateway": "the gateway"}
 
 
 def _mapping(value: object, field: str) -> Mapping[str, Any]:
@@ -70,28 +77,48 @@ def open_batch_source(
     *,
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
-    settle: float = 0.0,
-) -> FileSource | QuerySource:
+    settle: float | None = None,
+    reading: Reading | None = None,
+    product: str | None = None,
+    now: datetime | None = None,
+) -> FileSource | QuerySource | GatewaySource:
     """The source a policy's ``source:`` mapping names.
 
-    ``{path: ..., format: auto|parquet|csv}`` or ``{sql: {url: ... | url_env: NAME,
-    query: ..., watermark: COLUMN}}``; other keys (``timestamp``, ``chunk_period``,
-    ``contract``, ...) are the monitor's and ignored here. A relative path is read
-    from ``base_dir`` (the policy file's folder), else the working directory;
-    ``url_env`` names an environment variable of ``environ`` (default: the
-    process's), so the password stays out of the policy file. ``settle`` is
-    :class:`FileSource`'s.
+    ``{path: ..., format: auto|parquet|csv}``, ``{sql: {url: ... | url_env: NAME,
+    query: ..., watermark: COLUMN}}`` or ``{gateway: true}``; other keys
+    (``timestamp``, ``chunk_period``, ``contract``, ...) are the monitor's and ignored
+    here. A relative path is read from ``base_dir`` (the policy file's folder), else
+    the working directory; ``url_env`` names an environment variable of ``environ``
+    (default: the process's), so the password stays out of the policy file.
+    ``settle`` is :class:`FileSource`'s (default 0) or :class:`GatewaySource`'s
+    (default 5 s). The gateway's log is read from the store ``reading`` opens, for
+    ``product``, up to ``now`` (the pass's time).
     """
     spec = _mapping(spec, "source")
-    if ("path" in spec) == ("sql" in spec):
+    named = [key for key in _KINDS if spec.get(key) not in (None, False)]
+    if len(named) != 1:
         raise InputError(
-            "the source names both a path and a query"
-            if "path" in spec
-            else "the source names neither a path nor a query",
+            f"the source names both {' and '.join(_KINDS[key] for key in named)}"
+            if named
+            else "the source names neither a path nor a query nor the gateway",
             field="source",
-            hint="Give either path: (a Parquet or CSV file, folder or glob) or sql: "
-            "{url, query, watermark}",
+            hint="Give exactly one of path: (a Parquet or CSV file, folder or glob), sql: "
+            "{url, query, watermark} or gateway: true (the gateway's prediction log)",
         )
+    if "gateway" in named:
+        if spec["gateway"] is not True:
+            raise InputError(
+                f"source.gateway must be true; got {spec['gateway']!r}", field="source.gateway"
+            )
+        if reading is None or product is None:
+            raise InputError(
+                "a gateway source reads the store's prediction log: it needs the store and "
+                "the product",
+                field="source.gateway",
+            )
+        if settle is None:
+            return GatewaySource(reading, product, now=now)
+        return GatewaySource(reading, product, now=now, settle=settle)
     if "path" in spec:
         path, fmt = spec["path"], spec.get("format", "auto")
         if not isinstance(path, str):
@@ -100,7 +127,7 @@ def open_batch_source(
             )
         if not isinstance(fmt, str):
             raise InputError(f"source.format must be a string; got {fmt!r}", field="source.format")
-        return FileSource(path, format=fmt, base_dir=base_dir, settle=settle)
+        return FileSource(path, format=fmt, base_dir=base_dir, settle=settle or 0.0)
     sql = _mapping(spec["sql"], "source.sql")
     unknown = sorted(set(sql) - set(_SQL_KEYS))
     if unknown:

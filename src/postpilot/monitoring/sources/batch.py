@@ -6,7 +6,11 @@ import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, Self
+
+if TYPE_CHECKING:
+    from postpilot.monitoring.sources.gateway import GatewayWindow
 
 __all__ = ["KEY_LENGTH", "Batch", "BatchSource"]
 
@@ -28,15 +32,34 @@ class Batch:
     """SQL: the batch's upper watermark, serialized (store it once processed)."""
     modified: datetime | None
     """Files: the modification time, in UTC."""
+    window: GatewayWindow | None = None
+    """Gateway: what else the gateway saw in the batch's window (refused records,
+    fallbacks, latency); None for other sources."""
 
 
 class BatchSource:
-    """What every source does: list the batches not processed yet."""
+    """What every source does: list the batches not processed yet, and release what
+    its batches hold (:meth:`close`; also a context manager)."""
 
     def pending(self, done: Collection[str], watermark: str | None) -> list[Batch]:
         """The batches whose keys are not in ``done`` (and, for SQL, whose rows lie
         above ``watermark``), oldest first."""
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the listed batches hold (temporary files); they are unusable after.
+        Nothing to do for sources whose batches point at data that lives elsewhere."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def short_key(text: str, limit: int = KEY_LENGTH) -> str:
