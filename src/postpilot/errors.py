@@ -90,9 +90,10 @@ class ChannelConfigError(ConfigError):
     """
 
 
-class _FileProblems(InputError):
-    """An input file with possibly several mistakes: ``problems`` lists every one
-    (``file:line: field: problem``); the message is the first."""
+class _WithProblems:
+    """For errors about an input file with possibly several mistakes: ``problems``
+    lists every one (``file:line: field: problem``); the message is the first.
+    Mixed in before :class:`InputError`."""
 
     def __init__(
         self,
@@ -103,19 +104,19 @@ class _FileProblems(InputError):
         hint: str | None = None,
         problems: list[str] | None = None,
     ) -> None:
-        super().__init__(message, field=field, file=file, hint=hint)
+        super().__init__(message, field=field, file=file, hint=hint)  # type: ignore[call-arg]
         self.problems = problems or [message]
 
 
-class ContractError(_FileProblems):
+class ContractError(_WithProblems, InputError):
     """A data contract file is malformed; ``problems`` lists every mistake found."""
 
 
-class PolicyError(_FileProblems):
+class PolicyError(_WithProblems, InputError):
     """A policy file is malformed; ``problems`` lists every mistake found."""
 
 
-class AdapterError(_FileProblems):
+class AdapterError(_WithProblems, InputError):
     """An input adapter file is malformed, or a record cannot be adapted.
 
     ``problems`` lists every mistake found in a file; for a record, ``field``
