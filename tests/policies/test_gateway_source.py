@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 
 from postpilot import Registry
 from postpilot.monitoring.sources import open_batch_source
-from postpilot.monitoring.sources.gateway import GatewaySource, id_clock
+from postpilot.monitoring.sources.gateway import GatewaySource
 from postpilot.policies.monitor import run_pass
 from postpilot.policies.observations import observations_from_run
 from postpilot.policies.store import apply_policy
@@ -199,8 +199,9 @@ def test_a_pass_reads_each_prediction_once(reg: Registry) -> None:
         300,
     ]
     batches = reg.atomic(_processed)
-    assert batches.watermark == second[-1]  # the last prediction id processed
-    assert sorted(batches.keys) == [
+    # the last prediction id processed, and the end of the window refusals were read to
+    assert json.loads(batches.watermark)["prediction"] == second[-1]
+    assert [key.split("@")[0] for key in sorted(batches.keys)] == [
         f"gateway:..{first[-1]}",
         f"gateway:{first[-1]}..{second[-1]}",
     ]
@@ -233,34 +234,33 @@ def test_refused_records_are_contract_findings(reg: Registry) -> None:
     unit = [{"field": "tenure", "kind": "adapter.unit", "message": "tenure: unknown unit"}]
     refuse(reg, 3, unit, at=ago(80))
     last = log(reg, inputs(300, 14), at=ago(60))
-    refuse(reg, 5, missing, at=ago(30))  # after the last prediction: waits for the next batch
+    refuse(reg, 5, missing, at=ago(30))  # after the last prediction, before the cutoff
     run_pass(reg, PRODUCT)
     (contract,) = runs_of(reg, "contract")
     findings = contract.result["chunks"][0]["findings"]
     refused = [f for f in findings if f.get("source") == "gateway quarantine"]
     assert [(f["kind"], f["column"], f["refused"]) for f in refused] == [
-        ("missing_column", "amount", 37),
+        ("missing_column", "amount", 42),
         ("unit_change", "tenure", 3),
     ]
     assert refused[0]["message"].startswith(
-        "the gateway refused 37 records: field amount missing (5.0% of the 740 records"
+        "the gateway refused 42 records: field amount missing (5.6% of the 745 records"
     )
     assert refused[0]["severity"] == "error"
-    assert refused[0]["records"] == 740
+    assert refused[0]["records"] == 745
     assert not contract.result["ok"]
-    assert fired(reg) == ["fields-missing", "refused"]  # 40 / 740 > 5%
+    assert fired(reg) == ["fields-missing", "refused"]  # 45 / 745 > 5%
     (gateway,) = runs_of(reg, "gateway")
-    assert gateway.result["chunks"][0]["refused"] == 40
-    # the 5 refused after the last prediction come with the next batch, once
-    log(reg, inputs(200, 15), at=ago(10))
-    run_pass(reg, PRODUCT)
+    first = gateway.result["chunks"][0]
+    assert first["refused"] == 45
+    assert last[-1] in json.loads(reg.atomic(_watermark))["prediction"]
+    # the next window starts where this one ended: nothing refused is counted twice
+    refuse(reg, 2, missing, at=ago(0.001))
+    log(reg, inputs(200, 15), at=ago(0.002))
+    run_pass(reg, PRODUCT, settle=0)
     second = runs_of(reg, "gateway")[-1].result["chunks"][0]
-    assert (second["served"], second["refused"]) == (200, 5)
-    clock = id_clock(last[-1])
-    assert clock is not None
-    assert datetime.fromisoformat(second["window_start"]) == datetime.fromtimestamp(
-        clock // 1000 / 1e6, UTC
-    )  # the window starts where the first batch's ended
+    assert (second["served"], second["refused"]) == (200, 2)
+    assert second["window_start"] == first["window_end"]
 
 
 def test_fallback_share_and_latency_rules_fire(reg: Registry) -> None:
@@ -307,10 +307,10 @@ def test_the_settle_time_keeps_a_just_written_prediction_for_the_next_pass(
     recent = log(reg, inputs(5, 20), at=datetime.now(UTC) - timedelta(seconds=1))
     run_pass(reg, PRODUCT)  # the default settle time: 5 s
     assert runs_of(reg, "gateway")[-1].result["chunks"][0]["served"] == 50
-    assert reg.atomic(_watermark) == old[-1]
+    assert json.loads(reg.atomic(_watermark))["prediction"] == old[-1]
     run_pass(reg, PRODUCT, settle=0.0)  # the next pass, once it settled
     assert runs_of(reg, "gateway")[-1].result["chunks"][0]["served"] == 5
-    assert reg.atomic(_watermark) == recent[-1]
+    assert json.loads(reg.atomic(_watermark))["prediction"] == recent[-1]
 
 
 def _processed(tx: Any) -> Any:

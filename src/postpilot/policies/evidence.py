@@ -67,6 +67,8 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
     evidence = Evidence()
     window = getattr(batch, "window", None)
     own = list(window.columns) if window is not None else []
+    if batch.data is None and window is not None:
+        return _refusals_only(reg, slug, policy, version, window)
     data = _timed(batch.data, source.timestamp)
     current = None
     start = end = None
@@ -150,6 +152,41 @@ def gather(reg: Registry, slug: str, policy: Any, version: ModelVersion, batch: 
     return evidence
 
 
+def _refusals_only(
+    reg: Registry, slug: str, policy: Any, version: ModelVersion, window: GatewayWindow
+) -> Evidence:
+    """A gateway window that served nothing but refused records: no data to profile or
+    compare, only the refusals (as contract findings) and the gateway's metrics."""
+    from postpilot.contracts.findings import CheckResult
+
+    contract = _contract(reg, slug, policy, version)
+    name = contract.name if contract is not None else "gateway"
+    refused = _refusal_findings(window)
+    checked = CheckResult(name, 0, refused)
+    chunk = {
+        "key": "batch",
+        "start": _iso(window.start),
+        "end": _iso(window.end),
+        "rows": 0,
+        "findings": [f.to_dict() for f in checked.findings],
+    }
+    evidence = Evidence(rows=0)
+    evidence.notes.append(
+        f"the gateway served no prediction of {slug} in the window but refused "
+        f"{window.refused:,} record(s): no drift or performance, only the refusals"
+    )
+    evidence.runs.append(
+        RunToStore(
+            "contract",
+            name,
+            not checked.ok,
+            {"contract": name, "ok": checked.ok, "chunks": [chunk]},
+        )
+    )
+    evidence.runs.append(_gateway_run(window))
+    return evidence
+
+
 _FINDING_KINDS = {
     "missing": ("missing_column", "field {} missing"),
     "unexpected": ("unexpected_column", "field {} not in the contract"),
@@ -203,8 +240,8 @@ def _gateway_run(window: GatewayWindow) -> RunToStore:
     summary = window.to_dict()
     chunk = {
         "key": "batch",
-        "start": _iso(window.first),
-        "end": _iso(window.last),
+        "start": _iso(window.first or window.start),
+        "end": _iso(window.last or window.end),
         "rows": window.served,
         "window_start": summary.pop("start"),
         "window_end": summary.pop("end"),

@@ -21,7 +21,7 @@ under the schema that holds them all (a field that is an integer in one slice an
 a float in another is a float), one part in memory at a time.
 
 **Watermark.** Prediction ids sort by time (``pr_`` + 16 hex digits of the
-gateway's nanosecond clock + 16 random ones); the watermark is the last id
+gateway's nanosecond clock + 16 random ones); the watermark holds the last id
 processed, and a batch is every id above it. Several gateway workers insert
 concurrently, and an id is made before its row commits: a worker can commit an id
 *below* one another worker already committed. A pass therefore reads only ids
@@ -30,12 +30,13 @@ request takes to commit its log rows); later ones wait for the next pass. Worker
 on several machines must keep their clocks within that margin (NTP does).
 
 **Quarantine.** A batch carries the records the gateway refused in its window
-(:class:`GatewayWindow`): those whose time lies after the previous batch's last
-prediction and at or before this batch's last (by the ids' clock), so windows
-follow one another without gap or overlap and each refused record counts once.
-Refused records after the last served prediction wait for the next batch: a product
-whose every request is refused serves nothing and has no batch (``data.silence``
-notices that).
+(:class:`GatewayWindow`): those whose time lies after the previous window's end and
+at or before this pass's settled cutoff, so windows follow one another without gap
+or overlap and each refused record counts once. A window with refused records and
+no new prediction is a batch too, without data (``data`` is None): a product whose
+every request is refused (a CRM migration renamed a field) is caught on its first
+pass, not mistaken for a quiet one. The watermark holds both the last prediction id
+and the window's end.
 
 >>> from postpilot.monitoring.sources.gateway import id_clock
 >>> id_clock("pr_18a2b3c4d5e6f708" + "0" * 16)
@@ -202,6 +203,7 @@ class GatewaySource(BatchSource):
         self.product = product
         self.settle = settle
         self.now = now
+        self._cutoff: tuple[datetime | None, int] | None = None
         self.slice_rows = max(1, slice_rows)
         self._folder: Path | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
@@ -234,40 +236,67 @@ class GatewaySource(BatchSource):
         return wall - int(self.settle * 1e9)
 
     def pending(self, done: Collection[str], watermark: str | None) -> list[Batch]:
-        """At most one batch: the settled predictions with an id above ``watermark``
-        (a watermark that is not a prediction id, e.g. from an earlier SQL source, is
-        no watermark: the whole log is new)."""
-        lo = watermark if watermark is not None and id_clock(watermark) is not None else None
-        below = _id_below(self.cutoff_ns())
+        """At most one batch: the settled predictions above the watermark's id, and the
+        records refused in the window since the watermark's time.
+
+        A window with refused records but no new prediction is still a batch (its
+        ``data`` is None): a product whose every request is refused, the CRM migration
+        the gateway exists to catch, must not look like a quiet one.
+        """
+        lo, start = _read_watermark(watermark)
+        cutoff = self._settled_ns()
+        end = _time(cutoff)
         with self.reading() as session:
             product_id = _product_id(session, self.product)
             query = select(func.max(PredictionRow.id)).where(
-                PredictionRow.product_id == product_id, PredictionRow.id < below
+                PredictionRow.product_id == product_id, PredictionRow.id < _id_below(cutoff)
             )
             if lo is not None:
                 query = query.where(PredictionRow.id > lo)
             hi = session.scalar(query)
-        if hi is None:
-            return []
-        key = f"gateway:{lo or ''}..{hi}"
+        key = f"gateway:{lo or ''}..{hi or lo or ''}@{end.isoformat()}"
         if key in done:
             return []
         if key in self._made:  # listed before: the same batch, its file written once
             return [self._made[key]]
-        self._written += 1
-        path = self.folder / f"batch-{self._written:05d}.parquet"
-        columns = self._write(path, product_id, lo, hi)
-        if columns is None:  # the rows were deleted since: nothing to read
-            return []
-        lo_clock, hi_clock = (None if lo is None else id_clock(lo)), id_clock(hi)
-        start = None if lo_clock is None else _time(lo_clock)
-        end = _time(hi_clock if hi_clock is not None else self.cutoff_ns())
-        window = _window(path, columns, start, end)
         refused, refusals = self._refused(product_id, start, end)
+        if hi is None and refused == 0:
+            return []
+        path: Path | None = None
+        columns: list[str] = list(GATEWAY_COLUMNS)
+        if hi is not None:
+            self._written += 1
+            path = self.folder / f"batch-{self._written:05d}.parquet"
+            written = self._write(path, product_id, lo, hi)
+            if written is None:  # the rows were deleted since: nothing to read
+                path, hi = None, None
+            else:
+                columns = written
+        if path is not None:
+            window = _window(path, columns, start, end)
+        else:
+            window = GatewayWindow(start, end, None, None, 0, 0, None, 0, (), tuple(columns))
         window = replace(window, refused=refused, refusals=tuple(refusals))
-        label = f"gateway log of {self.product}: predictions {lo or 'from the first'} .. {hi}"
-        self._made[key] = Batch(key, label, str(path), hi, None, window=window)
+        if hi is None and refused == 0:
+            return []
+        last = hi or lo
+        label = (
+            f"gateway log of {self.product}: predictions {lo or 'from the first'} .. {hi}"
+            if hi is not None
+            else f"gateway log of {self.product}: {refused:,} refused record(s), no prediction"
+        )
+        mark = json.dumps({"prediction": last, "until": end.isoformat()})
+        self._made[key] = Batch(
+            key, label, None if path is None else str(path), mark, None, window=window
+        )
         return [self._made[key]]
+
+    def _settled_ns(self) -> int:
+        """The pass's cutoff, fixed at its first use: a source listed twice in one pass
+        lists the same batch."""
+        if self._cutoff is None or self._cutoff[0] != self.now:
+            self._cutoff = (self.now, self.cutoff_ns())
+        return self._cutoff[1]
 
     # -- predictions -------------------------------------------------------------------
 
@@ -352,6 +381,29 @@ class GatewaySource(BatchSource):
             for (kind, field), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
         ]
         return total, refusals
+
+
+def _read_watermark(watermark: str | None) -> tuple[str | None, datetime | None]:
+    """The last prediction id processed and the end of the last window.
+
+    A watermark is ``{"prediction": ID, "until": ISO time}``; a bare prediction id
+    (what earlier passes stored) ends its window at the id's clock; anything else
+    (an SQL watermark from an earlier source) is no watermark: the whole log is new.
+    """
+    if watermark is None:
+        return None, None
+    if id_clock(watermark) is not None:
+        clock = id_clock(watermark)
+        return watermark, None if clock is None else _time(clock)
+    try:
+        parsed = json.loads(watermark)
+        prediction = parsed.get("prediction")
+        until = datetime.fromisoformat(parsed["until"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None, None
+    if prediction is not None and id_clock(str(prediction)) is None:
+        prediction = None
+    return prediction, until
 
 
 def _product_id(session: Session, slug: str) -> int:

@@ -1,0 +1,99 @@
+"""Live traffic through the gateway feeds the monitor with no export step: served
+predictions become a batch, refused records contract findings, and a rule fires."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from postpilot.policies.monitor import run_pass
+from postpilot.policies.store import apply_policy
+from tests.gateway.world import PRODUCT, build, records
+
+POLICY = f"""\
+schema_version: 1
+product: {PRODUCT}
+source:
+  gateway: true
+  ignore: [malignant]
+channels:
+  log: {{type: store}}
+rules:
+  - name: fields-missing
+    when: {{metric: contract.findings, kind: missing_column, threshold: 0}}
+    then: [notify: {{to: owner, via: [log]}}]
+  - name: refused
+    when: {{metric: gateway.error_rate, threshold: 0.05}}
+    then: [open_incident: {{severity: high}}]
+"""
+
+
+def test_refused_live_records_fire_a_contract_rule_on_the_next_monitor_pass(
+    tmp_path: Path,
+) -> None:
+    world = build(tmp_path / "w")
+    reg = world.registry
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    apply_policy(reg, policy, PRODUCT)
+    good = records(300)
+    broken = records(40, offset=300)
+    for record in broken:
+        del record["mean_area"]
+    with TestClient(world.app()) as client:
+        served = client.post(
+            f"/v1/products/{PRODUCT}/predict",
+            json={"records": good},
+            headers=world.headers("predict"),
+        )
+        assert served.status_code == 200
+        for record in broken:
+            refused = client.post(
+                f"/v1/products/{PRODUCT}/predict",
+                json={"record": record},
+                headers=world.headers("predict"),
+            )
+            assert refused.status_code == 422
+    # settle=0: every worker of this in-process gateway has finished writing
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    result = run_pass(reg, PRODUCT, now=later, settle=0)
+    assert result.batches == 1
+    done = "\n".join(result.done)
+    assert "fields-missing: notified maya@example.com (owner)" in done
+    assert "refused: opened incident" in done
+    [incident] = reg.incidents(product=PRODUCT)
+    assert incident.rule == "refused"
+    again = run_pass(reg, PRODUCT, now=later + timedelta(minutes=1), settle=0)
+    assert again.batches == 0
+
+
+def test_traffic_that_is_all_refused_is_caught_on_the_first_pass(tmp_path: Path) -> None:
+    """After a CRM migration every request is refused: nothing is served, and the pass
+    must still see it (not mistake the product for a quiet one)."""
+    world = build(tmp_path / "w")
+    reg = world.registry
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    apply_policy(reg, policy, PRODUCT)
+    with TestClient(world.app()) as client:
+        for record in records(10):
+            record["area"] = record.pop("mean_area")
+            response = client.post(
+                f"/v1/products/{PRODUCT}/predict",
+                json={"record": record},
+                headers=world.headers("predict"),
+            )
+            assert response.status_code == 422
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    result = run_pass(reg, PRODUCT, now=later, settle=0)
+    assert result.batches == 1
+    done = "\n".join(result.done)
+    assert "fields-missing: notified maya@example.com (owner)" in done
+    assert "refused: opened incident" in done
+    contract_run = next(r for r in reg.monitoring_runs(PRODUCT) if r.kind == "contract")
+    [chunk] = contract_run.result["chunks"]
+    kinds = {(f["kind"], f["column"], f["refused"]) for f in chunk["findings"]}
+    assert kinds == {("missing_column", "mean_area", 10), ("unexpected_column", "area", 10)}
+    assert run_pass(reg, PRODUCT, now=later + timedelta(minutes=1), settle=0).batches == 0
