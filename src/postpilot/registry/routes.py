@@ -221,10 +221,22 @@ class Target:
     fallback_artifact_uri: str | None
 
 
-def resolve(
-    tx: Tx, slug: str, *, model: str | None, version: int | None, fallback: Fallback | None
-) -> Target:
-    """What :func:`set_route` with these arguments would point at (read only)."""
+@dataclass(frozen=True)
+class _Plan:
+    product: ProductRow
+    existing: RouteRow | None
+    before: Route | None
+    model: str
+    primary: ModelVersionRow
+    fallback: Fallback
+    fallback_row: ModelVersionRow | None
+
+
+def _plan(
+    tx: Tx, slug: str, model: str | None, version: int | None, fallback: Fallback | None
+) -> _Plan:
+    """The versions a route set with these arguments points at; arguments left as None
+    keep what the route had."""
     product = tx.product(slug)
     existing = tx.session.scalar(select(RouteRow).where(RouteRow.product_id == product.id))
     before = _entity(tx, product, existing) if existing else None
@@ -235,17 +247,32 @@ def resolve(
     fallback = check_fallback(fallback)
     fallback_row = None
     if fallback.kind == "version":
+        if fallback.value == primary.version:
+            raise InputError(
+                f"version {primary.version} cannot be its own fallback",
+                field="fallback_version",
+                hint="Give an earlier version, or another kind of fallback",
+            )
         fallback_row = _version_row(tx, product, model_name, fallback.value)
+    return _Plan(product, existing, before, model_name, primary, fallback, fallback_row)
+
+
+def resolve(
+    tx: Tx, slug: str, *, model: str | None, version: int | None, fallback: Fallback | None
+) -> Target:
+    """What :func:`set_route` with these arguments would point at (read only)."""
+    plan = _plan(tx, slug, model, version, fallback)
+    primary, backup = plan.primary, plan.fallback_row
     return Target(
-        model=model_name,
+        model=plan.model,
         version=primary.version,
         flavor=primary.flavor,
         artifact_uri=primary.artifact_uri,
         contract=(
             f"{primary.contract.name}@{primary.contract.version}" if primary.contract else None
         ),
-        fallback_flavor=fallback_row.flavor if fallback_row else None,
-        fallback_artifact_uri=fallback_row.artifact_uri if fallback_row else None,
+        fallback_flavor=backup.flavor if backup else None,
+        fallback_artifact_uri=backup.artifact_uri if backup else None,
     )
 
 
@@ -263,23 +290,10 @@ def set_route(
     Arguments left as None keep what the route had (a new route: no fallback, no
     options). Setting a route never switches the fallback on or off.
     """
-    product = tx.product(slug)
-    existing = tx.session.scalar(select(RouteRow).where(RouteRow.product_id == product.id))
-    before = _entity(tx, product, existing) if existing else None
-    model_name = model or (before.model if before else product.slug)
-    primary = _version_row(tx, product, model_name, version)
-    if fallback is None:
-        fallback = before.fallback if before else Fallback()
-    fallback = check_fallback(fallback)
-    fallback_version_id = None
-    if fallback.kind == "version":
-        if fallback.value == primary.version:
-            raise InputError(
-                f"version {primary.version} cannot be its own fallback",
-                field="fallback_version",
-                hint="Give an earlier version, or another kind of fallback",
-            )
-        fallback_version_id = _version_row(tx, product, model_name, fallback.value).id
+    plan = _plan(tx, slug, model, version, fallback)
+    product, existing, before, primary = plan.product, plan.existing, plan.before, plan.primary
+    fallback = plan.fallback
+    fallback_version_id = plan.fallback_row.id if plan.fallback_row else None
     stored_value = (
         None
         if fallback.kind in ("none", "version")
