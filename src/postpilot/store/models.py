@@ -570,12 +570,14 @@ class PredictionRow(Base):
 
 
 class QuarantineRow(Base):
-    """A record the gateway refused (it broke the product's contract), kept with why."""
+    """A record the gateway refused (it broke the product's contract), kept with why.
+    ``id`` sorts by time like a prediction id (``qr_`` + clock + random), so a record
+    replayed from the spool is stored once."""
 
     __tablename__ = "quarantine"
     __table_args__ = (Index("ix_quarantine_product_id_created_at", "product_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     consumer: Mapped[str] = mapped_column(String(64))

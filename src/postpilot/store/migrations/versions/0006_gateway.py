@@ -122,7 +122,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "quarantine",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("request_id", sa.String(length=64), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=False),
         sa.Column("consumer", sa.String(length=64), nullable=False),
