@@ -158,7 +158,7 @@ def log(
 def refuse(reg: Registry, count: int, errors: list[dict[str, str]], *, at: datetime) -> None:
     rows = [
         {
-            "id": f"qr_{int((at + timedelta(microseconds=i)).timestamp() * 1e9):016x}{secrets.token_hex(8)}",
+            "id": f"qr_{int(at.timestamp() * 1e9) + i * 1000:016x}{secrets.token_hex(8)}",
             "request_id": f"rq_refused_{i}",
             "product_id": product_id(reg),
             "consumer": "crm",

@@ -34,6 +34,10 @@ def new_prediction_id() -> str:
     return f"pr_{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
+def new_quarantine_id() -> str:
+    return f"qr_{time.time_ns():016x}{secrets.token_hex(8)}"
+
+
 def new_request_id() -> str:
     return f"rq_{time.time_ns():016x}{secrets.token_hex(8)}"
 
@@ -118,6 +122,7 @@ class PredictionLog:
         """Keep refused records with their field errors (blocking)."""
         rows = [
             {
+                "id": new_quarantine_id(),
                 "request_id": request_id,
                 "product_id": product_id,
                 "consumer": consumer,
