@@ -56,6 +56,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Unset: `memory` with one worker, `store` with several.",
     ),
     Setting(
+        name="spool_dir",
+        env="POSTPILOT_SPOOL_DIR",
+        default=None,
+        help="Where the gateway keeps prediction-log records while the store is unreachable "
+        "(fsynced, replayed when it is back). Unset: `$POSTPILOT_HOME/spool`.",
+    ),
+    Setting(
         name="gateway_rate",
         env="POSTPILOT_GATEWAY_RATE",
         default="100/s",
@@ -73,6 +80,7 @@ class Settings:
     user: str | None
     rate_limit_url: str | None = None
     gateway_rate: str = "100/s"
+    spool_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +92,7 @@ class Settings:
             user=values["user"],
             rate_limit_url=values["rate_limit_url"],
             gateway_rate=values["gateway_rate"] or "100/s",
+            spool_dir=Path(values["spool_dir"]) if values["spool_dir"] else None,
         )
 
 

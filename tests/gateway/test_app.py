@@ -14,7 +14,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, select
 
+from postpilot.gateway.app import Gateway, create_app
 from postpilot.gateway.auth import CACHE_SECONDS, access_of
+from postpilot.gateway.ratelimit import MemoryRateLimiter
 from postpilot.registry.apikeys import new_key
 from postpilot.registry.routes import Fallback
 from postpilot.store.models import PredictionRow, QuarantineRow
@@ -559,24 +561,59 @@ def test_no_plaintext_key_is_stored_logged_or_answered(
         assert secret[:16] not in dump
 
 
-def test_a_store_that_cannot_record_the_prediction_answers_503_not_a_prediction(
+def test_a_store_that_cannot_take_the_log_spools_and_replays_each_prediction_once(
     tmp_path: Path,
 ) -> None:
     from sqlalchemy import text
 
     world = build(tmp_path)
-    with TestClient(world.app()) as client:
-        ok = client.post(PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict"))
-        assert ok.status_code == 200
+    app = world.app()
+    journal = app.state.gateway.journal
+    with TestClient(app) as client:
         with world.registry.store.engine.begin() as conn:
-            conn.execute(text("ALTER TABLE predictions RENAME TO predictions_gone"))
+            conn.execute(text("ALTER TABLE predictions RENAME TO predictions_away"))
+        spooled = client.post(
+            PREDICT, json={"records": records(3)}, headers=world.headers("predict")
+        )
+        assert spooled.status_code == 200, spooled.text  # acknowledged: it is in the spool
+        assert journal.stats.spooled == 3
+        assert journal.spool.pending() == 1
+        with world.registry.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE predictions_away RENAME TO predictions"))
+        after = client.post(
+            PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict")
+        )
+        assert after.status_code == 200
+        deadline = time.monotonic() + 10
+        while journal.spool.pending() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert journal.spool.pending() == 0
+        assert journal.stats.replayed == 3
+    for prediction in spooled.json()["predictions"]:
+        assert world.registry.prediction(prediction["id"]).consumer == "crm-eu"
+    assert world.registry.prediction_count(PRODUCT) == 4
+
+
+def test_when_neither_store_nor_spool_can_record_the_answer_is_503(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from postpilot.settings import Settings
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the spool folder should be")
+    world = build(tmp_path / "w")
+    settings = Settings.from_env({"POSTPILOT_SPOOL_DIR": str(blocked)})
+    app = create_app(Gateway(world.registry, settings=settings, limiter=MemoryRateLimiter()))
+    with TestClient(app) as client:
+        with world.registry.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE predictions RENAME TO predictions_away"))
         response = client.post(
             PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict")
         )
         body = _problem(response, 503)
-        assert body["type"].endswith("store-unavailable")
+        assert body["type"].endswith("log-unavailable")
         assert response.headers["retry-after"] == "5"
-        assert "predictions" not in response.text
+        assert "prediction" not in response.json()
 
 
 def test_text_that_is_not_unicode_is_refused_on_every_body(

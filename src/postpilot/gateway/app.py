@@ -45,11 +45,19 @@ from starlette.responses import JSONResponse, Response
 from postpilot.errors import BackendError, InputError, NotFoundError, StoreError
 from postpilot.gateway.adapters import RecordAdaptError
 from postpilot.gateway.auth import KeyCache, Principal, enforce, public, requires
-from postpilot.gateway.log import LoggedPrediction, PredictionLog, new_prediction_id, new_request_id
+from postpilot.gateway.journal import Journal, LogUnavailable, durable_engine
+from postpilot.gateway.log import (
+    LoggedPrediction,
+    new_prediction_id,
+    new_request_id,
+    prediction_rows,
+    quarantine_rows,
+)
 from postpilot.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from postpilot.gateway.problems import ProblemException, problem
 from postpilot.gateway.ratelimit import Limit, RateLimiter, RateLimiterUnavailable, rate_limiter
 from postpilot.gateway.serving import RouteTable
+from postpilot.gateway.spool import Spool
 from postpilot.registry import Registry
 from postpilot.settings import Settings
 
@@ -91,7 +99,9 @@ class Gateway:
             if refresh_seconds is None
             else RouteTable(registry, refresh=refresh_seconds)
         )
-        self.log = PredictionLog(store.transaction)
+        url = store.url
+        spool = Spool(self.settings.spool_dir or self.settings.home / "spool")
+        self.journal = Journal(lambda: durable_engine(url), spool)
         self.metrics = GatewayMetrics()
         self.limiter = limiter or rate_limiter(
             self.settings.rate_limit_url, engine=store.engine, workers=workers
@@ -105,6 +115,8 @@ class Gateway:
         return Limit(rate=principal.rate, burst=burst)
 
     async def aclose(self) -> None:
+        """Commit (or spool) the queued log rows, then let go of backends and the limiter."""
+        await to_thread.run_sync(self.journal.close)
         await self.routes.aclose()
         await self.limiter.aclose()
 
@@ -271,6 +283,7 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway.journal.start()  # replays what an earlier process spooled
         try:
             await gateway.routes.refresh(force=True)
         except Exception:  # the store may be down at start; /readyz says so
@@ -526,14 +539,16 @@ async def _predict(
     adapted, refused, errors = _adapt_and_validate(live, principal.consumer, records)
     if refused:
         gateway.metrics.validation_failures.labels(product, principal.consumer).inc(len(refused))
-        await to_thread.run_sync(
-            lambda: gateway.log.quarantine(
+        await _record(
+            gateway,
+            "quarantine",
+            quarantine_rows(
                 request_id=request_id,
                 product_id=live.product_id,
                 consumer=principal.consumer,
                 at=now,
                 refused=refused,
-            )
+            ),
         )
         raise ProblemException(
             422,
@@ -570,8 +585,10 @@ async def _predict(
         LoggedPrediction(id=new_prediction_id(), inputs=inputs, output=output)
         for inputs, output in zip(adapted, answer.outputs, strict=True)
     ]
-    await to_thread.run_sync(
-        lambda: gateway.log.record(
+    await _record(
+        gateway,
+        "predictions",
+        prediction_rows(
             request_id=request_id,
             product_id=live.product_id,
             model=answer.model,
@@ -582,7 +599,7 @@ async def _predict(
             latency_ms=latency_ms,
             at=now,
             predictions=logged,
-        )
+        ),
     )
     payload: dict[str, Any] = {
         "request_id": request_id,
@@ -595,6 +612,22 @@ async def _predict(
     if answer.fallback_reason:
         payload["fallback_reason"] = answer.fallback_reason
     return JSONResponse(payload, headers={"X-Request-ID": request_id, **limit_headers})
+
+
+async def _record(gateway: Gateway, table: str, rows: list[dict[str, Any]]) -> None:
+    """Make the rows durable (the store, else the spool) before anything is answered."""
+    try:
+        await gateway.journal.write(table, rows)
+    except LogUnavailable as exc:
+        log.error("a %s row could not be recorded: %s", table, exc)
+        raise ProblemException(
+            503,
+            "log-unavailable",
+            "The prediction could not be recorded",
+            "the gateway answers only what it has recorded, and neither its store nor its "
+            "spool can take the record now; nothing was served. Try again shortly",
+            headers={"Retry-After": "5"},
+        ) from exc
 
 
 def _install_error_handlers(app: FastAPI) -> None:

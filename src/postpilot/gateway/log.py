@@ -1,10 +1,9 @@
-"""The prediction log and the quarantine: what the gateway served, and what it refused.
+"""The prediction log's rows: what the gateway served, and what it refused.
 
-Every served prediction is written, with its id, request id, product, model
-version, consumer, the inputs after the adapter, the output and who answered,
-in the same request, before the response is sent: under normal operation the
-log is complete. (Group commit, a spool for when the store is down and the
-other durability guarantees are the next issue's.)
+Every served prediction is a ``predictions`` row with its id, request id,
+product, model version, consumer, the inputs after the adapter, the output and
+who answered; every refused record a ``quarantine`` row with its field errors.
+:mod:`postpilot.gateway.journal` writes them durably before the response is sent.
 
 Prediction ids sort by time: ``pr_`` + 16 hex digits of the nanosecond clock +
 16 random hex digits, so inserts land at the end of the index.
@@ -16,18 +15,19 @@ import json
 import math
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
-
-from postpilot.store.models import PredictionRow, QuarantineRow
-
-__all__ = ["LoggedPrediction", "PredictionLog", "new_prediction_id", "new_request_id"]
+__all__ = [
+    "LoggedPrediction",
+    "new_prediction_id",
+    "new_quarantine_id",
+    "new_request_id",
+    "prediction_rows",
+    "quarantine_rows",
+]
 
 
 def new_prediction_id() -> str:
@@ -69,68 +69,57 @@ class LoggedPrediction:
     output: dict[str, Any]
 
 
-class PredictionLog:
-    """Writes predictions and quarantined records through the metadata store."""
+def prediction_rows(
+    *,
+    request_id: str,
+    product_id: int,
+    model: str | None,
+    version: int | None,
+    consumer: str,
+    key_id: str,
+    served_by: str,
+    latency_ms: float,
+    at: datetime,
+    predictions: Sequence[LoggedPrediction],
+) -> list[dict[str, Any]]:
+    """One request's rows of the ``predictions`` table."""
+    return [
+        {
+            "id": p.id,
+            "request_id": request_id,
+            "product_id": product_id,
+            "model": model,
+            "version": version,
+            "consumer": consumer,
+            "key_id": key_id,
+            "inputs": _json(p.inputs),
+            "output": _json(p.output),
+            "served_by": served_by,
+            "latency_ms": latency_ms,
+            "created_at": at,
+        }
+        for p in predictions
+    ]
 
-    def __init__(self, transaction: Callable[[], AbstractContextManager[Session]]) -> None:
-        self._transaction = transaction
 
-    def record(
-        self,
-        *,
-        request_id: str,
-        product_id: int,
-        model: str | None,
-        version: int | None,
-        consumer: str,
-        key_id: str,
-        served_by: str,
-        latency_ms: float,
-        at: datetime,
-        predictions: Sequence[LoggedPrediction],
-    ) -> None:
-        """Write one request's predictions in one transaction (blocking)."""
-        rows = [
-            {
-                "id": p.id,
-                "request_id": request_id,
-                "product_id": product_id,
-                "model": model,
-                "version": version,
-                "consumer": consumer,
-                "key_id": key_id,
-                "inputs": _json(p.inputs),
-                "output": _json(p.output),
-                "served_by": served_by,
-                "latency_ms": latency_ms,
-                "created_at": at,
-            }
-            for p in predictions
-        ]
-        with self._transaction() as session:
-            session.execute(insert(PredictionRow), rows)
-
-    def quarantine(
-        self,
-        *,
-        request_id: str,
-        product_id: int,
-        consumer: str,
-        at: datetime,
-        refused: Sequence[tuple[Any, list[dict[str, str]]]],
-    ) -> None:
-        """Keep refused records with their field errors (blocking)."""
-        rows = [
-            {
-                "id": new_quarantine_id(),
-                "request_id": request_id,
-                "product_id": product_id,
-                "consumer": consumer,
-                "record": _json(record),
-                "errors": _json(errors),
-                "created_at": at,
-            }
-            for record, errors in refused
-        ]
-        with self._transaction() as session:
-            session.execute(insert(QuarantineRow), rows)
+def quarantine_rows(
+    *,
+    request_id: str,
+    product_id: int,
+    consumer: str,
+    at: datetime,
+    refused: Sequence[tuple[Any, list[dict[str, str]]]],
+) -> list[dict[str, Any]]:
+    """One request's refused records, with their field errors, as ``quarantine`` rows."""
+    return [
+        {
+            "id": new_quarantine_id(),
+            "request_id": request_id,
+            "product_id": product_id,
+            "consumer": consumer,
+            "record": _json(record),
+            "errors": _json(errors),
+            "created_at": at,
+        }
+        for record, errors in refused
+    ]
