@@ -464,6 +464,9 @@ def test_metrics_need_a_view_key_for_every_product(world: World, client: TestCli
     )
     assert "postpilot_gateway_request_duration_seconds_bucket" in text
     assert "postpilot_gateway_predictions_total" in text
+    assert "postpilot_gateway_log_queue_depth 0.0" in text
+    assert "postpilot_gateway_log_dropped_total 0.0" in text
+    assert 'postpilot_gateway_log_rows_total{where="store"}' in text
 
 
 def test_unknown_paths_and_methods_are_problems(client: TestClient) -> None:

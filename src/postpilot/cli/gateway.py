@@ -98,6 +98,9 @@ def serve(
             log_level=log_level,
             proxy_headers=False,
             server_header=False,
+            # SIGTERM: stop accepting, finish in-flight requests (up to 25 s), then the
+            # app's shutdown commits the queued log rows: out within 30 s
+            timeout_graceful_shutdown=25,
         )
     finally:
         if multiproc is not None:

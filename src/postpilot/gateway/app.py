@@ -101,12 +101,18 @@ class Gateway:
         )
         url = store.url
         spool = Spool(self.settings.spool_dir or self.settings.home / "spool")
-        self.journal = Journal(lambda: durable_engine(url), spool)
+        self.journal = Journal(lambda: durable_engine(url), spool, observe=self._observe_log)
         self.metrics = GatewayMetrics()
         self.limiter = limiter or rate_limiter(
             self.settings.rate_limit_url, engine=store.engine, workers=workers
         )
         self.default_limit = Limit.parse(self.settings.gateway_rate)
+
+    def _observe_log(self, where: str, rows: int) -> None:
+        if where == "unrecorded":
+            self.metrics.log_unrecorded.inc(rows)
+        else:
+            self.metrics.log_rows.labels(where).inc(rows)
 
     def limit_for(self, principal: Principal) -> Limit:
         if principal.rate is None:
@@ -230,14 +236,11 @@ async def _rate_limit(gateway: Gateway, principal: Principal) -> dict[str, str]:
             f"key:{principal.key_id}", gateway.limit_for(principal)
         )
     except RateLimiterUnavailable as exc:
-        log.error("rate limiter unavailable: %s", exc)
-        raise ProblemException(
-            503,
-            "rate-limiter-unavailable",
-            "The rate limiter is unavailable",
-            "the gateway cannot check the rate limit now; try again shortly",
-            headers={"Retry-After": "1"},
-        ) from exc
+        # fail open, as Envoy's global rate limit does by default: the limiter's store
+        # being down must not take every product down with it; counted and logged
+        gateway.metrics.limiter_unavailable.inc()
+        log.error("rate limiter unavailable, request let through: %s", exc)
+        return {}
     headers = decision.headers()
     if not decision.allowed:
         gateway.metrics.rate_limited.labels(principal.consumer).inc()
@@ -353,6 +356,8 @@ def create_app(gateway: Gateway) -> FastAPI:
                 f"key {principal.key_id} is limited to some products; /metrics covers all: "
                 "create a key with --product '*' --scope view for the scraper",
             )
+        gateway.metrics.log_queue.set(gateway.journal.depth)
+        gateway.metrics.spool_segments.set(gateway.journal.spool.pending())
         return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
 
     @app.post("/v1/products/{product}/predict", tags=["predictions"])

@@ -17,6 +17,7 @@ key without the scope, or without the product, answers 403.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -30,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from postpilot.errors import StoreError
 from postpilot.gateway.problems import ProblemException
 from postpilot.registry.apikeys import ParsedKey, parse_key, verify
 from postpilot.store.models import ApiKeyRow, ConsumerRow
@@ -45,7 +47,12 @@ __all__ = [
     "requires",
 ]
 
+log = logging.getLogger("postpilot.gateway")
+
 CACHE_SECONDS: Final = 2.0
+STALE_SECONDS: Final = 15 * 60.0
+"""How long a key looked up before a store outage keeps working during it. Revoking a
+key needs the store, so nothing is lost by trusting what the store said last."""
 _CACHE_SIZE: Final = 10_000
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -173,10 +180,23 @@ class KeyCache:
         if cached is None or now - (cached if isinstance(cached, float) else cached.loaded) > (
             self._ttl
         ):
-            entry = self._load(presented.key_id)
+            fresh = True
+            try:
+                entry = self._load(presented.key_id)
+            except StoreError:
+                # the store is down: a key it vouched for recently still works (the
+                # prediction log spools meanwhile); an unknown one cannot be checked
+                if isinstance(cached, _Entry) and now - cached.loaded <= STALE_SECONDS:
+                    log.warning(
+                        "the store is unreachable; key %s checked from the cache", presented.key_id
+                    )
+                    entry, fresh = cached, False
+                else:
+                    raise
             with self._lock:
-                self._entries[presented.key_id] = entry if entry is not None else now
-                self._entries.move_to_end(presented.key_id)
+                if fresh:
+                    self._entries[presented.key_id] = entry if entry is not None else now
+                    self._entries.move_to_end(presented.key_id)
                 while len(self._entries) > _CACHE_SIZE:
                     self._entries.popitem(last=False)
             cached = entry if entry is not None else now

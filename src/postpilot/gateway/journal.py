@@ -146,7 +146,11 @@ class Journal:
         max_batch_rows: int = MAX_BATCH_ROWS,
         capacity: int = CAPACITY,
         replay_every: float = REPLAY_EVERY,
+        observe: Callable[[str, int], None] | None = None,
     ) -> None:
+        """``observe(where, rows)`` is told of every row made durable (``store``,
+        ``spool``, ``replayed``) or not (``unrecorded``), from the writer thread."""
+        self._observe = observe or (lambda where, rows: None)
         self._engine_source = engine
         self._engine: Engine | None = engine if isinstance(engine, Engine) else None
         self.spool = spool
@@ -188,6 +192,7 @@ class Journal:
         with self._count_lock:
             if self._queued_rows + len(rows) > self.capacity:
                 self.stats.unrecorded += len(rows)
+                self._observe("unrecorded", len(rows))
                 raise LogUnavailable(
                     f"the log's queue holds {self._queued_rows:,} rows, its capacity: the "
                     "store cannot keep up"
@@ -277,12 +282,15 @@ class Journal:
                     "neither the store nor the spool could record the prediction"
                 )
                 self.stats.unrecorded += sum(len(i.rows) for i in batch)
+                self._observe("unrecorded", sum(len(i.rows) for i in batch))
             else:
                 outcome = "spool"
                 self.stats.spooled += sum(len(i.rows) for i in batch)
+                self._observe("spool", sum(len(i.rows) for i in batch))
         else:
             outcome = "store"
             self.stats.committed += sum(len(i.rows) for i in batch)
+            self._observe("store", sum(len(i.rows) for i in batch))
             self.stats.commits += 1
             if self.stats.outage_since is not None:
                 log.warning("the store takes the prediction log again; replaying the spool")
@@ -337,6 +345,7 @@ class Journal:
                 log.warning("spool replay stopped (the store failed again): %s", exc)
                 return
             self.stats.replayed += sum(len(rows) for _, rows in records)
+            self._observe("replayed", sum(len(rows) for _, rows in records))
             self.spool.remove(segment)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["CONTENT_TYPE", "GatewayMetrics"]
@@ -76,6 +76,43 @@ class GatewayMetrics:
             ["consumer"],
             registry=r,
         )
+
+        self.limiter_unavailable = Counter(
+            "postpilot_gateway_rate_limiter_unavailable",
+            "Requests let through because the rate limiter's store could not be reached.",
+            registry=r,
+        )
+        self.log_queue = Gauge(
+            "postpilot_gateway_log_queue_depth",
+            "Log rows waiting for the next group commit.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.log_dropped = Counter(
+            "postpilot_gateway_log_dropped",
+            "Acknowledged predictions the log lost. The design keeps this at 0: a request is "
+            "answered only once its rows are committed or spooled.",
+            registry=r,
+        )
+        self.log_rows = Counter(
+            "postpilot_gateway_log_rows",
+            "Log rows made durable, by where: store, spool (the store was unreachable) or "
+            "replayed (from the spool into the store).",
+            ["where"],
+            registry=r,
+        )
+        self.log_unrecorded = Counter(
+            "postpilot_gateway_log_unrecorded",
+            "Log rows neither the store nor the spool could take (their requests got 503).",
+            registry=r,
+        )
+        self.spool_segments = Gauge(
+            "postpilot_gateway_spool_segments",
+            "Spool segments waiting to be replayed into the store.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.log_dropped.inc(0)
 
     def render(self) -> bytes:
         """The exposition text: every worker's values when running multi-process."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from sqlalchemy import func, select
 
 from postpilot.contracts.model import Contract
 from postpilot.contracts.validator import FieldError, RecordValidator
-from postpilot.errors import BackendError, InputError
+from postpilot.errors import BackendError, InputError, StoreError
 from postpilot.gateway.adapters import CompiledAdapter, compile_adapter, loads_adapter
 from postpilot.gateway.backends import Backend, load_backend
 from postpilot.gateway.problems import ProblemException
@@ -51,6 +52,8 @@ __all__ = [
     "model_features",
     "serving_contract",
 ]
+
+log = logging.getLogger("postpilot.gateway")
 
 REFRESH_SECONDS: Final = 2.0
 DEFAULT_MAX_BATCH: Final = 1000
@@ -309,7 +312,14 @@ class RouteTable:
         async with self._lock:
             if not force and time.monotonic() - self._checked < self._refresh:
                 return
-            stamp = await to_thread.run_sync(self._read_stamp)
+            try:
+                stamp = await to_thread.run_sync(self._read_stamp)
+            except StoreError:
+                self._checked = time.monotonic()
+                if self._stamp is None:
+                    raise  # nothing loaded yet: nothing to serve from
+                log.warning("the store is unreachable; serving the routes loaded before")
+                return
             self._checked = time.monotonic()
             if stamp == self._stamp and not force:
                 return
