@@ -1,0 +1,274 @@
+"""Acknowledged means recorded: the gateway killed with SIGKILL mid-load, and its store
+cut off mid-run, lose no prediction a client saw acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from postpilot import Registry
+from postpilot.gateway.app import Gateway, create_app
+from postpilot.gateway.ratelimit import MemoryRateLimiter
+from postpilot.store.models import PredictionRow
+from tests.gateway.world import PRODUCT, World, build, records
+
+pytestmark = pytest.mark.slow
+
+PREDICT = f"/v1/products/{PRODUCT}/predict"
+KILLS = int(os.environ.get("POSTPILOT_KILL_RUNS", "5"))
+"""How many kill -9 rounds (the issue asks for at least 5 here, 20 by hand)."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(world: World, home: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "POSTPILOT_DATABASE_URL": str(world.registry.store.url),
+        "POSTPILOT_SPOOL_DIR": str(home / "spool"),
+    }
+    script = Path(sys.executable).parent / "postpilot"
+    with (home / f"serve-{port}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(script), "serve", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, (home / f"serve-{port}.log").read_text()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the gateway did not start in 60 s"
+        time.sleep(0.1)
+
+
+def _load(url: str, key: str, stop: threading.Event, acknowledged: list[str]) -> None:
+    """Send requests until ``stop``; keep the request ids answered 200."""
+    record = records(1)[0]
+    with httpx.Client(base_url=url, timeout=10) as client:
+        while not stop.is_set():
+            request_id = f"kill-{uuid.uuid4().hex}"
+            try:
+                response = client.post(
+                    PREDICT,
+                    json={"record": record},
+                    headers={"Authorization": f"Bearer {key}", "X-Request-ID": request_id},
+                )
+            except httpx.HTTPError:
+                continue  # the server died under this request: not acknowledged
+            if response.status_code == 200:
+                acknowledged.append(request_id)
+
+
+def _logged(world: World, request_ids: list[str]) -> set[str]:
+    with world.registry.store.reading() as session:
+        rows = session.scalars(select(PredictionRow.request_id)).all()
+    return set(rows) & set(request_ids)
+
+
+def test_kill_9_mid_load_loses_no_acknowledged_prediction(tmp_path: Path) -> None:
+    world = build(tmp_path / "home")
+    key = world.keys["predict"]
+    everything: list[str] = []
+    process = None
+    for round_ in range(KILLS + 1):
+        port = _free_port()
+        process = _start(world, tmp_path / "home", port)  # also the restart of the last round
+        # every id acknowledged before the last kill is in the log after the restart
+        assert _logged(world, everything) == set(everything), f"round {round_}"
+        if round_ == KILLS:
+            break
+        acknowledged: list[str] = []
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=_load, args=(f"http://127.0.0.1:{port}", key, stop, acknowledged)
+            )
+            for _ in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0 + 0.1 * round_)
+        process.send_signal(signal.SIGKILL)  # mid-load, no warning, no flush
+        process.wait(timeout=10)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+        assert acknowledged, "the load never got an answer"
+        everything.extend(acknowledged)
+    assert process is not None
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
+    assert len(everything) > KILLS * 10
+
+
+class _Proxy:
+    """A TCP proxy to PostgreSQL that can cut every connection, as a network outage does."""
+
+    def __init__(self, target_port: int = 5432) -> None:
+        self.target = target_port
+        self.port = _free_port()
+        self.loop = asyncio.new_event_loop()
+        self.server: asyncio.base_events.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            writer.close()
+            return
+        self.writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _up(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def _down(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        for writer in list(self.writers):
+            writer.transport.abort()
+        self.writers.clear()
+
+    def up(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._up(), self.loop).result(10)
+
+    def down(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._down(), self.loop).result(10)
+
+    def close(self) -> None:
+        async def _cancel() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(_cancel(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def proxy() -> Iterator[_Proxy]:
+    proxy = _Proxy()
+    proxy.up()
+    yield proxy
+    proxy.down()
+    proxy.close()
+
+
+@pytest.mark.postgres
+def test_the_store_cut_off_mid_run_is_spooled_and_replayed_exactly_once(
+    tmp_path: Path, postgres_url: str, proxy: _Proxy
+) -> None:
+    world = build(tmp_path / "home", postgres_url)
+    # the gateway reaches PostgreSQL through the proxy; the test checks the store directly
+    url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    assert url != postgres_url
+    gateway = Gateway(
+        Registry(url, actor="gateway@example.com"),
+        limiter=MemoryRateLimiter(),
+        refresh_seconds=0.2,
+    )
+    app = create_app(gateway)
+    journal = app.state.gateway.journal
+    headers = world.headers("predict")
+
+    def send(client: TestClient, n: int, tag: str) -> list[str]:
+        ids = []
+        for i in range(n):
+            request_id = f"{tag}-{i}"
+            response = client.post(
+                PREDICT,
+                json={"record": records(1)[0]},
+                headers={**headers, "X-Request-ID": request_id},
+            )
+            assert response.status_code == 200, (tag, i, response.text)
+            ids.append(request_id)
+        return ids
+
+    with TestClient(app) as client:
+        before = send(client, 10, "before")
+        proxy.down()  # PostgreSQL is unreachable from here on
+        time.sleep(0.5)  # past the key and route caches: they must not need the store
+        during = send(client, 20, "during")
+        assert journal.stats.spooled == 20
+        assert journal.spool.pending() >= 1
+        proxy.up()
+        after = send(client, 5, "after")
+        deadline = time.monotonic() + 20
+        while journal.spool.pending() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert journal.spool.pending() == 0
+    with world.registry.store.reading() as session:
+        counts = dict(
+            session.execute(
+                select(PredictionRow.request_id, func.count()).group_by(PredictionRow.request_id)
+            ).all()
+        )
+    assert {i: counts.get(i) for i in before + during + after} == {
+        i: 1 for i in before + during + after
+    }
+
+
+def test_sigterm_finishes_in_flight_requests_and_exits_in_time(tmp_path: Path) -> None:
+    world = build(tmp_path / "home")
+    port = _free_port()
+    process = _start(world, tmp_path / "home", port)
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(4):
+            pool.submit(
+                _load, f"http://127.0.0.1:{port}", world.keys["predict"], stop, acknowledged
+            )
+        time.sleep(1.0)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+        took = time.monotonic() - started
+        stop.set()
+    assert code in (0, -signal.SIGTERM)  # uvicorn exits by re-raising the signal it caught
+    assert took < 30
+    assert acknowledged
+    assert _logged(world, acknowledged) == set(acknowledged)
