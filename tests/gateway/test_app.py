@@ -467,6 +467,7 @@ def test_metrics_need_a_view_key_for_every_product(world: World, client: TestCli
     assert "postpilot_gateway_log_queue_depth 0.0" in text
     assert "postpilot_gateway_log_dropped_total 0.0" in text
     assert 'postpilot_gateway_log_rows_total{where="store"}' in text
+    assert 'postpilot_gateway_circuit_state{product="tumor",state="closed"} 1.0' in text
 
 
 def test_unknown_paths_and_methods_are_problems(client: TestClient) -> None:

@@ -339,6 +339,8 @@ def create_app(gateway: Gateway) -> FastAPI:
             "status": "ready",
             "routes": len(gateway.routes.products),
             "failed_routes": len(gateway.routes.errors),
+            "open_circuits": sum(1 for s in gateway.routes.health().values() if s != "closed"),
+            "spool_segments": gateway.journal.spool.pending(),
         }
         return JSONResponse(body)
 
@@ -357,6 +359,7 @@ def create_app(gateway: Gateway) -> FastAPI:
                 "create a key with --product '*' --scope view for the scraper",
             )
         gateway.metrics.log_queue.set(gateway.journal.depth)
+        gateway.metrics.circuits(gateway.routes.health())
         gateway.metrics.spool_segments.set(gateway.journal.spool.pending())
         return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
 

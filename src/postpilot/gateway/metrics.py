@@ -112,7 +112,21 @@ class GatewayMetrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.circuit = Gauge(
+            "postpilot_gateway_circuit_state",
+            "1 for the state each product's primary model's circuit breaker is in "
+            "(closed, open, half_open), else 0.",
+            ["product", "state"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
         self.log_dropped.inc(0)
+
+    def circuits(self, health: dict[str, str]) -> None:
+        """Set the circuit gauges from ``RouteTable.health()``."""
+        for product, current in health.items():
+            for state in ("closed", "open", "half_open"):
+                self.circuit.labels(product, state).set(1 if state == current else 0)
 
     def render(self) -> bytes:
         """The exposition text: every worker's values when running multi-process."""

@@ -15,7 +15,14 @@ Route options the gateway itself reads (the rest go to the backend):
   training data, for example);
 - ``unexpected``: ``error`` (default) refuses a record with a field the serving
   contract does not name; ``ignore`` lets it through;
-- ``max_batch``: the most records one request may carry (default 1000).
+- ``max_batch``: the most records one request may carry (default 1000);
+- ``resilience``: the deadline, retries, circuit breaker and concurrency of the
+  route's backends (:mod:`postpilot.gateway.resilience`, docs/gateway-resilience.md).
+
+Every loaded backend is wrapped in a
+:class:`~postpilot.gateway.resilience.ResilientBackend`; while the primary's
+circuit is open the fallback answers with ``fallback_reason="circuit_open"``,
+and :meth:`RouteTable.health` gives each primary's breaker state.
 """
 
 from __future__ import annotations
@@ -36,8 +43,10 @@ from postpilot.contracts.model import Contract
 from postpilot.contracts.validator import FieldError, RecordValidator
 from postpilot.errors import BackendError, InputError, StoreError
 from postpilot.gateway.adapters import CompiledAdapter, compile_adapter, loads_adapter
-from postpilot.gateway.backends import Backend, load_backend
+from postpilot.gateway.backends import Backend, backend_class, load_backend
 from postpilot.gateway.problems import ProblemException
+from postpilot.gateway.resilience import CircuitOpenError, ResilientBackend, resilience_settings
+from postpilot.gateway.resilience import wrap as resilient
 from postpilot.registry import Registry
 from postpilot.registry.routes import Route
 from postpilot.store.models import AdapterRow, ProductRow, RouteRow
@@ -57,7 +66,7 @@ log = logging.getLogger("postpilot.gateway")
 
 REFRESH_SECONDS: Final = 2.0
 DEFAULT_MAX_BATCH: Final = 1000
-GATEWAY_OPTIONS: Final = ("features", "exclude", "unexpected", "max_batch")
+GATEWAY_OPTIONS: Final = ("features", "exclude", "unexpected", "max_batch", "resilience")
 
 
 def backend_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,6 +98,7 @@ def check_gateway_options(options: Mapping[str, Any]) -> None:
             f"route option 'max_batch' must be a whole number from 1 to 100000, got {max_batch!r}",
             field="max_batch",
         )
+    resilience_settings(options.get("resilience"))
 
 
 def model_features(backend: Backend) -> list[str] | None:
@@ -140,7 +150,8 @@ class Answer:
     model: str | None
     version: int | None
     fallback_reason: str | None = None
-    """``switched`` (the route's fallback is on) or ``primary_error``."""
+    """``switched`` (the route's fallback is on), ``circuit_open`` (the primary's circuit
+    breaker is open: it was not called) or ``primary_error``."""
 
 
 class _Fallback:
@@ -253,11 +264,16 @@ class LiveRoute:
             return Answer(outputs, "fallback", *self._fallback_version(), "switched")
         try:
             outputs = await self.primary.predict(records)
-        except BackendError:
+        except BackendError as exc:
             if self.fallback is None:
                 raise
+            reason = "circuit_open" if isinstance(exc, CircuitOpenError) else "primary_error"
+            if reason == "primary_error":
+                log.warning("model of %s failed, its fallback answers: %s", self.product, exc)
+            else:  # the breaker logged when it opened; one line per request is noise
+                log.debug("model of %s not called, its fallback answers: %s", self.product, exc)
             outputs = await self.fallback.answer(records)
-            return Answer(outputs, "fallback", *self._fallback_version(), "primary_error")
+            return Answer(outputs, "fallback", *self._fallback_version(), reason)
         return Answer(outputs, "primary", route.model, route.version)
 
     def _fallback_version(self) -> tuple[str | None, int | None]:
@@ -267,7 +283,11 @@ class LiveRoute:
 
 
 def _options_key(flavor: str, uri: str, options: Mapping[str, Any]) -> str:
-    return json.dumps([flavor, uri, backend_options(options)], sort_keys=True, default=str)
+    return json.dumps(
+        [flavor, uri, backend_options(options), options.get("resilience")],
+        sort_keys=True,
+        default=str,
+    )
 
 
 class RouteTable:
@@ -278,7 +298,7 @@ class RouteTable:
         self._refresh = refresh
         self._routes: dict[str, LiveRoute] = {}
         self._errors: dict[str, str] = {}
-        self._backends: dict[str, Backend] = {}
+        self._backends: dict[str, ResilientBackend] = {}
         self._stamp: object = None
         self._checked = -1e18
         self._lock = asyncio.Lock()
@@ -291,6 +311,14 @@ class RouteTable:
     @property
     def products(self) -> list[str]:
         return sorted(self._routes)
+
+    def health(self) -> dict[str, str]:
+        """The circuit breaker state of each product's primary: ``closed``, ``open`` or
+        ``half_open`` (for ``/readyz`` and ``/metrics``)."""
+        return {
+            product: live.primary.state if isinstance(live.primary, ResilientBackend) else "closed"
+            for product, live in sorted(self._routes.items())
+        }
 
     async def get(self, product: str) -> LiveRoute | None:
         await self.refresh()
@@ -363,9 +391,9 @@ class RouteTable:
         used.add(key)
         if key not in self._backends:
             extra = backend_options(options)
-            self._backends[key] = await to_thread.run_sync(
-                lambda: load_backend(flavor, uri, options=extra)
-            )
+            settings = resilience_settings(options.get("resilience"), key=backend_class(flavor).key)
+            loaded = await to_thread.run_sync(lambda: load_backend(flavor, uri, options=extra))
+            self._backends[key] = resilient(loaded, settings)
         return self._backends[key]
 
     async def _build(
