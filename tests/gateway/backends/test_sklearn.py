@@ -112,6 +112,18 @@ def test_the_pipeline_gives_species_probabilities(
         assert max(output["probabilities"], key=output["probabilities"].get) == output["prediction"]
 
 
+def test_a_pipeline_transformed_once_answers_as_the_pipeline_itself(
+    pipeline_file: Path, penguin_pipeline: Any, records: list[dict[str, Any]]
+) -> None:
+    outputs = predict(pipeline_file, records)
+    frame = pd.DataFrame(records)[list(penguin_pipeline.feature_names_in_)]
+    expected = penguin_pipeline.predict(frame).tolist()
+    proba = penguin_pipeline.predict_proba(frame)
+    assert [o["prediction"] for o in outputs] == expected
+    for output, row in zip(outputs, proba, strict=True):
+        assert list(output["probabilities"].values()) == pytest.approx(row.tolist(), abs=1e-12)
+
+
 def test_a_regressor_gives_no_probabilities(
     artifacts: Path, penguin_rows: list[dict[str, Any]], records: list[dict[str, Any]]
 ) -> None:

@@ -139,8 +139,7 @@ class SklearnBackend(Backend):
         columns = self._columns or []
         try:
             matrix = self._matrix(records, columns)
-            predicted = self._model.predict(matrix)
-            proba = self._model.predict_proba(matrix) if self._classes is not None else None
+            predicted, proba = self._predict(matrix)
         except Exception as exc:  # the boundary: whatever the model raises
             raise BackendError(
                 f"the model cannot take the records ({error_text(exc)})",
@@ -164,6 +163,21 @@ class SklearnBackend(Backend):
                 )
             output["probabilities"] = dict(zip(self._classes, row, strict=True))
         return outputs
+
+    def _predict(self, matrix: Any) -> tuple[Any, Any]:
+        """``predict`` and, for a classifier, ``predict_proba``. A pipeline's transforms
+        run once for both (what ``Pipeline.predict`` and ``predict_proba`` each do on
+        their own), so a classifier pipeline costs one pass, not two."""
+        model = self._model
+        if self._classes is None:
+            return model.predict(matrix), None
+        steps = getattr(model, "steps", None)
+        if isinstance(steps, list) and len(steps) > 1 and hasattr(model, "__getitem__"):
+            final = steps[-1][1]
+            if hasattr(final, "predict") and hasattr(final, "predict_proba"):
+                transformed = model[:-1].transform(matrix)
+                return final.predict(transformed), final.predict_proba(transformed)
+        return model.predict(matrix), model.predict_proba(matrix)
 
     def _matrix(self, records: list[Record], columns: list[str]) -> Any:
         rows = [[record[name] for name in columns] for record in records]
