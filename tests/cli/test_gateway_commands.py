@@ -222,3 +222,37 @@ def test_key_and_adapter_commands_answer_json(cli: Run, world: World, tmp_path: 
     adapter.write_text(f"schema_version: 1\nproduct: {PRODUCT}\nrename:\n  radius: mean_radius\n")
     applied = json.loads(cli("adapter", "apply", str(adapter), "--format", "json").stdout)
     assert applied == {"product": PRODUCT, "consumer": None, "version": 1, "new": True}
+
+
+def test_predictions_export_writes_the_log(cli: Run, world: World, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.gateway.world import records
+
+    with TestClient(world.app()) as client:
+        served = client.post(
+            f"/v1/products/{PRODUCT}/predict",
+            json={"records": records(7)},
+            headers=world.headers("predict"),
+        )
+        assert served.status_code == 200
+    ids = [p["id"] for p in served.json()["predictions"]]
+    table = tmp_path / "log.parquet"
+    out = cli("predictions", "export", PRODUCT, "--output", str(table)).stdout
+    assert "wrote 7 predictions" in out
+    frame = pl.read_parquet(table)
+    assert frame["prediction_id"].to_list() == ids
+    assert {"mean_radius", "prediction", "probability_True", "request_id"} <= set(frame.columns)
+    lines = tmp_path / "log.jsonl"
+    cli("predictions", "export", PRODUCT, "-o", str(lines), "--format", "jsonl")
+    rows = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert [r["prediction_id"] for r in rows] == ids
+    assert rows[0]["inputs"] == records(1)[0]
+    later = tmp_path / "later.jsonl"
+    cli("predictions", "export", PRODUCT, "-o", str(later), "-f", "jsonl", "--since", "2999-01-01")
+    assert later.read_text() == ""
+    assert (
+        "unknown format"
+        in cli("predictions", "export", PRODUCT, "-o", str(lines), "-f", "csv", expect=2).stderr
+    )
+    assert not list(tmp_path.glob(".*.partial"))

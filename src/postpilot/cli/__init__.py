@@ -34,7 +34,14 @@ from postpilot.cli._base import (
 )
 from postpilot.cli.audit import audit_app
 from postpilot.cli.contracts import contract_app
-from postpilot.cli.gateway import adapter_app, consumer_app, key_app, route_app, serve
+from postpilot.cli.gateway import (
+    adapter_app,
+    consumer_app,
+    key_app,
+    predictions_app,
+    route_app,
+    serve,
+)
 from postpilot.cli.labels import labels_app
 from postpilot.cli.models import model_app, model_card
 from postpilot.cli.monitoring import drift, drift_history
@@ -92,6 +99,7 @@ for sub in (
     key_app,
     route_app,
     adapter_app,
+    predictions_app,
     audit_app,
 ):
     app.add_typer(sub)

@@ -29,12 +29,13 @@ from postpilot.cli._base import (
 )
 from postpilot.errors import InputError
 
-__all__ = ["adapter_app", "consumer_app", "key_app", "route_app", "serve"]
+__all__ = ["adapter_app", "consumer_app", "key_app", "predictions_app", "route_app", "serve"]
 
 consumer_app = app_group("consumer", "Systems that call the gateway (each with its own API keys).")
 key_app = app_group("key", "API keys of consumers: shown once, stored only as a hash.")
 route_app = app_group("route", "Which model version serves a product, and its fallback.")
 adapter_app = app_group("adapter", "Input adapters: fix a consumer's field names and units once.")
+predictions_app = app_group("predictions", "The gateway's prediction log.")
 
 ProductArg = Annotated[str, typer.Argument(help="Product slug.")]
 notes = console
@@ -530,3 +531,40 @@ def adapter_suggest(
             f"note: the check found no rename or unit change ({len(result.findings)} finding(s))",
             style="yellow",
         )
+
+
+# -- the prediction log -----------------------------------------------------------------------
+
+
+@command(predictions_app, "export")
+def predictions_export(
+    product: ProductArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="parquet (inputs flattened) or jsonl.")
+    ] = "parquet",
+    since: Annotated[
+        datetime | None,
+        typer.Option("--since", help="Only predictions from this time on (ISO 8601, UTC if bare)."),
+    ] = None,
+) -> None:
+    """Export the product's prediction log: every served prediction, in time order."""
+    import os
+
+    from postpilot.cli._output import check_outputs
+    from postpilot.monitoring.sources.gateway import export_log
+
+    if fmt not in ("parquet", "jsonl"):
+        raise InputError(f"unknown format {fmt!r}", field="format", hint="Use parquet or jsonl")
+    check_outputs({"--output": output})
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    reg = registry()
+    reg.product(product)
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        rows = export_log(reg.store.reading, product, partial, fmt=fmt, since=since)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+    console.print(f"wrote {rows:,} predictions of {plain(product)} to {plain(str(output))}")

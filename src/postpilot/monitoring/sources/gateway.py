@@ -54,7 +54,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,7 +64,7 @@ import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from postpilot.errors import NotFoundError
+from postpilot.errors import InputError, NotFoundError
 from postpilot.monitoring.sources.batch import Batch, BatchSource
 from postpilot.store.models import PredictionRow, ProductRow, QuarantineRow
 
@@ -76,6 +76,7 @@ __all__ = [
     "GatewaySource",
     "GatewayWindow",
     "Refusal",
+    "export_log",
     "id_clock",
 ]
 
@@ -381,6 +382,89 @@ class GatewaySource(BatchSource):
             for (kind, field), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
         ]
         return total, refusals
+
+
+def export_log(
+    reading: Reading,
+    product: str,
+    path: Path,
+    *,
+    fmt: str = "parquet",
+    since: datetime | None = None,
+    slice_rows: int = SLICE_ROWS,
+) -> int:
+    """Write the product's prediction log (from ``since``) to ``path``; the rows written.
+
+    ``parquet``: the columns of a monitor batch (the gateway's, the inputs flattened,
+    ``prediction`` and ``probability_<class>``), plus ``request_id``, ``model`` and
+    ``key_id``. ``jsonl``: one object per prediction, with ``inputs`` and ``output``
+    as they were logged. Rows are read ``slice_rows`` at a time, so memory does not
+    grow with the log.
+    """
+    if fmt not in ("parquet", "jsonl"):
+        raise InputError(f"unknown format {fmt!r}", field="format", hint="Use parquet or jsonl")
+    with reading() as session:
+        product_id = _product_id(session, product)
+    written = 0
+    after: str | None = None
+    parts: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="postpilot-export-") as tmp, ExitStack() as files:
+        lines = files.enter_context(path.open("w", encoding="utf-8")) if fmt == "jsonl" else None
+        while True:
+            query = (
+                select(PredictionRow)
+                .where(PredictionRow.product_id == product_id)
+                .order_by(PredictionRow.id)
+                .limit(slice_rows)
+            )
+            if since is not None:
+                query = query.where(PredictionRow.created_at >= since)
+            if after is not None:
+                query = query.where(PredictionRow.id > after)
+            with reading() as session:
+                rows = list(session.scalars(query).all())
+            if not rows:
+                break
+            after = rows[-1].id
+            written += len(rows)
+            if lines is not None:
+                for row in rows:
+                    lines.write(json.dumps(_export_line(row), ensure_ascii=False) + "\n")
+            else:
+                frame = _frame(rows).with_columns(
+                    pl.Series("request_id", [r.request_id for r in rows]),
+                    pl.Series("model", [r.model for r in rows], dtype=pl.String),
+                    pl.Series("key_id", [r.key_id for r in rows]),
+                )
+                part = Path(tmp) / f"part{len(parts):05d}.parquet"
+                frame.write_parquet(part)
+                parts.append(part)
+            if len(rows) < slice_rows:
+                break
+        if lines is None:
+            if parts:
+                _combine(parts, path)
+            else:
+                pl.DataFrame(
+                    {name: [] for name in (*GATEWAY_COLUMNS, "request_id", "model", "key_id")}
+                ).write_parquet(path)
+    return written
+
+
+def _export_line(row: PredictionRow) -> dict[str, Any]:
+    return {
+        "prediction_id": row.id,
+        "request_id": row.request_id,
+        "created_at": row.created_at.isoformat(),
+        "consumer": row.consumer,
+        "key_id": row.key_id,
+        "model": row.model,
+        "version": row.version,
+        "served_by": row.served_by,
+        "latency_ms": row.latency_ms,
+        "inputs": json.loads(row.inputs),
+        "output": json.loads(row.output),
+    }
 
 
 def _read_watermark(watermark: str | None) -> tuple[str | None, datetime | None]:
