@@ -29,14 +29,15 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from anyio import to_thread
 from fastapi import Body, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -44,7 +45,7 @@ from starlette.responses import JSONResponse, Response
 
 from postpilot.errors import BackendError, InputError, NotFoundError, StoreError
 from postpilot.gateway.adapters import RecordAdaptError
-from postpilot.gateway.auth import KeyCache, Principal, enforce, public, requires
+from postpilot.gateway.auth import KeyCache, Principal, access_of, enforce, public, requires
 from postpilot.gateway.journal import Journal, LogUnavailable, durable_engine
 from postpilot.gateway.log import (
     LoggedPrediction,
@@ -54,7 +55,7 @@ from postpilot.gateway.log import (
     quarantine_rows,
 )
 from postpilot.gateway.metrics import CONTENT_TYPE, GatewayMetrics
-from postpilot.gateway.problems import ProblemException, problem
+from postpilot.gateway.problems import MEDIA_TYPE, PROBLEM_BASE, ProblemException, problem
 from postpilot.gateway.ratelimit import Limit, RateLimiter, RateLimiterUnavailable, rate_limiter
 from postpilot.gateway.serving import RouteTable
 from postpilot.gateway.spool import Spool
@@ -65,7 +66,6 @@ __all__ = ["Gateway", "app_from_env", "create_app"]
 
 log = logging.getLogger("postpilot.gateway")
 
-MAX_BODY_BYTES: Final = 10 * 1024 * 1024
 _REQUEST_ID_CHARS: Final = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
 )
@@ -160,6 +160,183 @@ class FallbackRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+# -- the OpenAPI declarations: answers, error answers, security -------------------------
+
+
+class PredictedRecord(BaseModel):
+    """One record's answer: its prediction id (for feedback), then the model's output."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(description="The prediction's id: label or override it with this id.")
+
+
+class PredictResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    request_id: str
+    product: str
+    model: str | None = Field(description="The model that answered (none for a rule or constant).")
+    version: int | None
+    served_by: Literal["primary", "fallback"]
+    predictions: list[PredictedRecord] = Field(description="One per record, in order.")
+    fallback_reason: str | None = Field(
+        default=None, description="Present when a fallback answered."
+    )
+
+
+class FallbackSpec(BaseModel):
+    kind: str = Field(description="none, version, constant, rule or unavailable.")
+    value: JsonValue = None
+
+
+class RouteResponse(BaseModel):
+    product: str
+    model: str
+    version: int
+    contract: str | None
+    fallback: FallbackSpec
+    fallback_active: bool
+    fallback_reason: str | None
+
+
+class FallbackResponse(BaseModel):
+    product: str
+    fallback_active: bool
+
+
+class PredictionResponse(BaseModel):
+    id: str
+    request_id: str
+    product: str
+    model: str | None
+    version: int | None
+    consumer: str
+    inputs: dict[str, JsonValue] = Field(description="The record after the adapter.")
+    output: dict[str, JsonValue]
+    served_by: str
+    latency_ms: float
+    created_at: str = Field(description="When the prediction was made (ISO 8601).")
+
+
+class LabelResponse(BaseModel):
+    prediction_id: str
+    label: JsonValue
+    status: Literal["new", "updated", "unchanged"]
+
+
+class OverrideResponse(BaseModel):
+    id: int
+    prediction_id: str
+    reason_code: str
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    routes: int
+    failed_routes: int
+
+
+class NotReady(BaseModel):
+    status: Literal["not_ready"]
+    store: str
+
+
+class ProblemField(BaseModel):
+    """One entry of a problem's ``errors``: what is wrong where (and in which record)."""
+
+    model_config = ConfigDict(extra="allow")
+    field: str
+    message: str
+    kind: str | None = None
+    record: int | None = Field(default=None, description="The record's index in a batch.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error answer (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description=f"{PROBLEM_BASE}<kind>: stable, for code to match on.")
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] | None = Field(default=None, description="Fields at fault.")
+    request_id: str | None = None
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": {"type": "string"}}
+
+
+_RETRY_AFTER: Final = _header("Seconds to wait before retrying.")
+_RATE_HEADERS: Final = {
+    "RateLimit-Limit": _header("The key's burst."),
+    "RateLimit-Remaining": _header("Requests still allowed now."),
+    "RateLimit-Reset": _header("Seconds until the bucket is full."),
+}
+_PROBLEMS: Final[dict[int, tuple[str, dict[str, Any]]]] = {
+    400: ("The body cannot be read as text (it is not UTF-8)", {}),
+    401: (
+        "No API key, or one that is malformed, unknown, revoked or expired",
+        {"WWW-Authenticate": _header("The Bearer challenge.")},
+    ),
+    403: ("The key lacks the scope, or may not use the product", {}),
+    404: ("No such product route or prediction (or one the key may not see)", {}),
+    413: ("More records than the route takes in one request", {}),
+    422: ("The request is not valid, or a record breaks the product's contract", {}),
+    429: ("Too many requests for the key", {"Retry-After": _RETRY_AFTER, **_RATE_HEADERS}),
+    502: ("The model failed and no fallback could answer", {}),
+    503: (
+        "The store, the rate limiter or the product's model is unavailable for now",
+        {"Retry-After": _RETRY_AFTER},
+    ),
+}
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a route that needs a key: 401, 403 and 503, and ``statuses``.
+
+    Every one is a :class:`Problem` in ``application/problem+json`` (see :func:`_openapi`).
+    """
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "description": _PROBLEMS[status][0],
+            "content": {MEDIA_TYPE: {"schema": schema}},
+            **({"headers": _PROBLEMS[status][1]} if _PROBLEMS[status][1] else {}),
+        }
+        for status in sorted({401, 403, 503, *statuses})
+    }
+
+
+_SECURITY_SCHEMES: Final = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer pp_..."},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the :class:`Problem` schema and the keys' security schemes.
+
+    Each route that needs a key declares it with the scope it needs (the role of an
+    OpenAPI 3.1 security requirement), taken from its :func:`requires`.
+    """
+    document = app.openapi()
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem_schema.pop("$defs", {}))
+    schemas["Problem"] = problem_schema
+    components["securitySchemes"] = _SECURITY_SCHEMES
+    for route in app.routes:
+        access = access_of(getattr(route, "endpoint", None))
+        if not isinstance(route, APIRoute) or access is None or access.scope is None:
+            continue
+        for method in route.methods or ():
+            operation = document["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = [{name: [access.scope]} for name in _SECURITY_SCHEMES]
+    return document
+
+
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
@@ -217,12 +394,39 @@ def _request_id(request: Request) -> str:
     return new_request_id()
 
 
+class _KeyFirstRoute(APIRoute):
+    """A route that checks the key before FastAPI reads the body.
+
+    FastAPI parses a JSON body before it runs any dependency, so a request with no
+    key (or a wrong one) and a body that is not JSON was answered 422 or 400, not
+    401: the fuzzing found it. :func:`enforce` runs here first; its principal waits
+    in ``request.state`` for the :func:`_checked_caller` dependency.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def key_first(request: Request) -> Response:
+            request.state.caller = await enforce(request)
+            return await handle(request)
+
+        return key_first
+
+
+async def _checked_caller(request: Request) -> Principal | None:
+    """The principal :class:`_KeyFirstRoute` found; a route of another class runs enforce."""
+    if hasattr(request.state, "caller"):
+        caller: Principal | None = request.state.caller
+        return caller
+    return await enforce(request)
+
+
 def _gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 
 
-Caller = Annotated[Principal | None, Depends(enforce)]
+Caller = Annotated[Principal | None, Depends(_checked_caller)]
 
 
 def _caller(principal: Principal | None) -> Principal:
@@ -304,15 +508,16 @@ def create_app(gateway: Gateway) -> FastAPI:
         openapi_url=None,
         lifespan=lifespan,
         # deny by default: every route, including one added later, runs enforce() first
-        dependencies=[Depends(enforce), Depends(refuse_invalid_text)],
+        dependencies=[Depends(_checked_caller), Depends(refuse_invalid_text)],
     )
+    app.router.route_class = _KeyFirstRoute
     app.state.gateway = gateway
     _install_error_handlers(app)
 
     @app.get("/openapi.json", include_in_schema=False)
     @public
     async def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(_openapi(app))
 
     @app.get("/healthz", tags=["operations"])
     @public
@@ -320,7 +525,14 @@ def create_app(gateway: Gateway) -> FastAPI:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], responses={503: {"description": "Not ready"}})
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={
+            200: {"model": Ready, "description": "Ready"},
+            503: {"model": NotReady, "description": "Not ready: the store does not answer"},
+        },
+    )
     @public
     async def readyz() -> Response:
         """The store answers and the routes are loaded."""
@@ -344,7 +556,18 @@ def create_app(gateway: Gateway) -> FastAPI:
         }
         return JSONResponse(body)
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition",
+                "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+            },
+            **_problems(),
+        },
+    )
     @requires("view")
     async def metrics(caller: Caller) -> Response:
         """Prometheus metrics (a key with scope ``view`` on every product, ``*``)."""
@@ -363,7 +586,18 @@ def create_app(gateway: Gateway) -> FastAPI:
         gateway.metrics.spool_segments.set(gateway.journal.spool.pending())
         return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
 
-    @app.post("/v1/products/{product}/predict", tags=["predictions"])
+    @app.post(
+        "/v1/products/{product}/predict",
+        tags=["predictions"],
+        response_model=PredictResponse,
+        responses={
+            200: {
+                "description": "One prediction per record",
+                "headers": {"X-Request-ID": _header("The request's id."), **_RATE_HEADERS},
+            },
+            **_problems(400, 404, 413, 422, 429, 502),
+        },
+    )
     @requires("predict")
     async def predict(
         product: str, body: Annotated[PredictRequest, Body()], request: Request, caller: Caller
@@ -389,7 +623,12 @@ def create_app(gateway: Gateway) -> FastAPI:
             if labels[0] != "-":
                 gateway.metrics.latency.labels(product).observe(time.perf_counter() - started)
 
-    @app.get("/v1/products/{product}/route", tags=["routes"])
+    @app.get(
+        "/v1/products/{product}/route",
+        tags=["routes"],
+        response_model=RouteResponse,
+        responses=_problems(404, 422),
+    )
     @requires("view")
     async def route(product: str, caller: Caller) -> dict[str, Any]:
         """The product's route: model version, fallback and whether it is switched on."""
@@ -405,7 +644,12 @@ def create_app(gateway: Gateway) -> FastAPI:
             "fallback_reason": found.fallback_reason,
         }
 
-    @app.put("/v1/products/{product}/fallback", tags=["routes"])
+    @app.put(
+        "/v1/products/{product}/fallback",
+        tags=["routes"],
+        response_model=FallbackResponse,
+        responses=_problems(400, 404, 422),
+    )
     @requires("admin")
     async def fallback(product: str, body: FallbackRequest, caller: Caller) -> dict[str, Any]:
         """Switch every request of the product to its fallback, or back."""
@@ -420,7 +664,12 @@ def create_app(gateway: Gateway) -> FastAPI:
         await gateway.routes.refresh(force=True)
         return {"product": product, "fallback_active": found.fallback_active}
 
-    @app.get("/v1/predictions/{prediction_id}", tags=["feedback"])
+    @app.get(
+        "/v1/predictions/{prediction_id}",
+        tags=["feedback"],
+        response_model=PredictionResponse,
+        responses=_problems(404, 422),
+    )
     @requires("view")
     async def prediction(prediction_id: str, caller: Caller) -> dict[str, Any]:
         """A logged prediction: inputs after the adapter, output, who answered."""
@@ -440,7 +689,12 @@ def create_app(gateway: Gateway) -> FastAPI:
             "created_at": found.created_at.isoformat(),
         }
 
-    @app.post("/v1/predictions/{prediction_id}/label", tags=["feedback"])
+    @app.post(
+        "/v1/predictions/{prediction_id}/label",
+        tags=["feedback"],
+        response_model=LabelResponse,
+        responses=_problems(400, 404, 422),
+    )
     @requires("feedback")
     async def label(prediction_id: str, body: LabelRequest, caller: Caller) -> dict[str, Any]:
         """The actual outcome of a prediction (joined by id, like ``labels ingest``)."""
@@ -454,7 +708,13 @@ def create_app(gateway: Gateway) -> FastAPI:
         status = "new" if result.new else "updated" if result.updated else "unchanged"
         return {"prediction_id": prediction_id, "label": body.label, "status": status}
 
-    @app.post("/v1/predictions/{prediction_id}/override", tags=["feedback"], status_code=201)
+    @app.post(
+        "/v1/predictions/{prediction_id}/override",
+        tags=["feedback"],
+        status_code=201,
+        response_model=OverrideResponse,
+        responses=_problems(400, 404, 422),
+    )
     @requires("feedback")
     async def override(prediction_id: str, body: OverrideRequest, caller: Caller) -> dict[str, Any]:
         """A person took another decision than the prediction suggested, and why."""
