@@ -32,20 +32,19 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from anyio import to_thread
 from fastapi import Body, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from postpilot.errors import BackendError, InputError, NotFoundError, StoreError
 from postpilot.gateway.adapters import RecordAdaptError
-from postpilot.gateway.auth import KeyCache, Principal, access_of, enforce, public, requires
+from postpilot.gateway.auth import KeyCache, Principal, enforce, public, requires
 from postpilot.gateway.journal import Journal, LogUnavailable, durable_engine
 from postpilot.gateway.log import (
     LoggedPrediction,
@@ -55,8 +54,26 @@ from postpilot.gateway.log import (
     quarantine_rows,
 )
 from postpilot.gateway.metrics import CONTENT_TYPE, GatewayMetrics
-from postpilot.gateway.problems import MEDIA_TYPE, PROBLEM_BASE, ProblemException, problem
+from postpilot.gateway.problems import ProblemException, problem
 from postpilot.gateway.ratelimit import Limit, RateLimiter, RateLimiterUnavailable, rate_limiter
+from postpilot.gateway.schema import (
+    RATE_HEADERS,
+    FallbackRequest,
+    FallbackResponse,
+    LabelRequest,
+    LabelResponse,
+    NotReady,
+    OverrideRequest,
+    OverrideResponse,
+    PredictionResponse,
+    PredictRequest,
+    PredictResponse,
+    Ready,
+    RouteResponse,
+    header_spec,
+    openapi_document,
+    problems_for,
+)
 from postpilot.gateway.serving import RouteTable
 from postpilot.gateway.spool import Spool
 from postpilot.registry import Registry
@@ -125,216 +142,6 @@ class Gateway:
         await to_thread.run_sync(self.journal.close)
         await self.routes.aclose()
         await self.limiter.aclose()
-
-
-class PredictRequest(BaseModel):
-    """One record (``record``) or a batch (``records``): exactly one of the two."""
-
-    model_config = ConfigDict(extra="forbid")
-    record: dict[str, JsonValue] | None = None
-    records: list[dict[str, JsonValue]] | None = Field(default=None, min_length=1)
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> PredictRequest:
-        if (self.record is None) == (self.records is None):
-            raise ValueError("send exactly one of 'record' (an object) or 'records' (a list)")
-        return self
-
-
-class LabelRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    label: JsonValue = Field(description="The actual outcome: a number, text or boolean.")
-
-
-class OverrideRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    by: str = Field(min_length=1, max_length=254, description="Who decided otherwise.")
-    decision: JsonValue = Field(description="The decision taken instead of the prediction.")
-    reason_code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-    note: str | None = Field(default=None, max_length=2000)
-
-
-class FallbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    active: bool
-    reason: str | None = Field(default=None, max_length=2000)
-
-
-# -- the OpenAPI declarations: answers, error answers, security -------------------------
-
-
-class PredictedRecord(BaseModel):
-    """One record's answer: its prediction id (for feedback), then the model's output."""
-
-    model_config = ConfigDict(extra="allow")
-    id: str = Field(description="The prediction's id: label or override it with this id.")
-
-
-class PredictResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    request_id: str
-    product: str
-    model: str | None = Field(description="The model that answered (none for a rule or constant).")
-    version: int | None
-    served_by: Literal["primary", "fallback"]
-    predictions: list[PredictedRecord] = Field(description="One per record, in order.")
-    fallback_reason: str | None = Field(
-        default=None, description="Present when a fallback answered."
-    )
-
-
-class FallbackSpec(BaseModel):
-    kind: str = Field(description="none, version, constant, rule or unavailable.")
-    value: JsonValue = None
-
-
-class RouteResponse(BaseModel):
-    product: str
-    model: str
-    version: int
-    contract: str | None
-    fallback: FallbackSpec
-    fallback_active: bool
-    fallback_reason: str | None
-
-
-class FallbackResponse(BaseModel):
-    product: str
-    fallback_active: bool
-
-
-class PredictionResponse(BaseModel):
-    id: str
-    request_id: str
-    product: str
-    model: str | None
-    version: int | None
-    consumer: str
-    inputs: dict[str, JsonValue] = Field(description="The record after the adapter.")
-    output: dict[str, JsonValue]
-    served_by: str
-    latency_ms: float
-    created_at: str = Field(description="When the prediction was made (ISO 8601).")
-
-
-class LabelResponse(BaseModel):
-    prediction_id: str
-    label: JsonValue
-    status: Literal["new", "updated", "unchanged"]
-
-
-class OverrideResponse(BaseModel):
-    id: int
-    prediction_id: str
-    reason_code: str
-
-
-class Ready(BaseModel):
-    status: Literal["ready"]
-    routes: int
-    failed_routes: int
-
-
-class NotReady(BaseModel):
-    status: Literal["not_ready"]
-    store: str
-
-
-class ProblemField(BaseModel):
-    """One entry of a problem's ``errors``: what is wrong where (and in which record)."""
-
-    model_config = ConfigDict(extra="allow")
-    field: str
-    message: str
-    kind: str | None = None
-    record: int | None = Field(default=None, description="The record's index in a batch.")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details: every error answer (``application/problem+json``)."""
-
-    model_config = ConfigDict(extra="allow")
-    type: str = Field(description=f"{PROBLEM_BASE}<kind>: stable, for code to match on.")
-    title: str
-    status: int
-    detail: str
-    errors: list[ProblemField] | None = Field(default=None, description="Fields at fault.")
-    request_id: str | None = None
-
-
-def _header(description: str) -> dict[str, Any]:
-    return {"description": description, "required": True, "schema": {"type": "string"}}
-
-
-_RETRY_AFTER: Final = _header("Seconds to wait before retrying.")
-_RATE_HEADERS: Final = {
-    "RateLimit-Limit": _header("The key's burst."),
-    "RateLimit-Remaining": _header("Requests still allowed now."),
-    "RateLimit-Reset": _header("Seconds until the bucket is full."),
-}
-_PROBLEMS: Final[dict[int, tuple[str, dict[str, Any]]]] = {
-    400: ("The body cannot be read as text (it is not UTF-8)", {}),
-    401: (
-        "No API key, or one that is malformed, unknown, revoked or expired",
-        {"WWW-Authenticate": _header("The Bearer challenge.")},
-    ),
-    403: ("The key lacks the scope, or may not use the product", {}),
-    404: ("No such product route or prediction (or one the key may not see)", {}),
-    413: ("More records than the route takes in one request", {}),
-    422: ("The request is not valid, or a record breaks the product's contract", {}),
-    429: ("Too many requests for the key", {"Retry-After": _RETRY_AFTER, **_RATE_HEADERS}),
-    502: ("The model failed and no fallback could answer", {}),
-    503: (
-        "The store, the rate limiter or the product's model is unavailable for now",
-        {"Retry-After": _RETRY_AFTER},
-    ),
-}
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error answers of a route that needs a key: 401, 403 and 503, and ``statuses``.
-
-    Every one is a :class:`Problem` in ``application/problem+json`` (see :func:`_openapi`).
-    """
-    schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        status: {
-            "description": _PROBLEMS[status][0],
-            "content": {MEDIA_TYPE: {"schema": schema}},
-            **({"headers": _PROBLEMS[status][1]} if _PROBLEMS[status][1] else {}),
-        }
-        for status in sorted({401, 403, 503, *statuses})
-    }
-
-
-_SECURITY_SCHEMES: Final = {
-    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer pp_..."},
-    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-}
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, plus the :class:`Problem` schema and the keys' security schemes.
-
-    Each route that needs a key declares it with the scope it needs (the role of an
-    OpenAPI 3.1 security requirement), taken from its :func:`requires`.
-    """
-    document = app.openapi()
-    components = document.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(problem_schema.pop("$defs", {}))
-    schemas["Problem"] = problem_schema
-    components["securitySchemes"] = _SECURITY_SCHEMES
-    for route in app.routes:
-        access = access_of(getattr(route, "endpoint", None))
-        if not isinstance(route, APIRoute) or access is None or access.scope is None:
-            continue
-        for method in route.methods or ():
-            operation = document["paths"].get(route.path_format, {}).get(method.lower())
-            if operation is not None:
-                operation["security"] = [{name: [access.scope]} for name in _SECURITY_SCHEMES]
-    return document
 
 
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89abcdefABCDEF]")
@@ -517,7 +324,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     @app.get("/openapi.json", include_in_schema=False)
     @public
     async def openapi() -> JSONResponse:
-        return JSONResponse(_openapi(app))
+        return JSONResponse(openapi_document(app))
 
     @app.get("/healthz", tags=["operations"])
     @public
@@ -565,7 +372,7 @@ def create_app(gateway: Gateway) -> FastAPI:
                 "description": "Prometheus text exposition",
                 "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
             },
-            **_problems(),
+            **problems_for(),
         },
     )
     @requires("view")
@@ -593,9 +400,9 @@ def create_app(gateway: Gateway) -> FastAPI:
         responses={
             200: {
                 "description": "One prediction per record",
-                "headers": {"X-Request-ID": _header("The request's id."), **_RATE_HEADERS},
+                "headers": {"X-Request-ID": header_spec("The request's id."), **RATE_HEADERS},
             },
-            **_problems(400, 404, 413, 422, 429, 502),
+            **problems_for(400, 404, 413, 422, 429, 502),
         },
     )
     @requires("predict")
@@ -627,7 +434,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         "/v1/products/{product}/route",
         tags=["routes"],
         response_model=RouteResponse,
-        responses=_problems(404, 422),
+        responses=problems_for(404, 422),
     )
     @requires("view")
     async def route(product: str, caller: Caller) -> dict[str, Any]:
@@ -648,7 +455,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         "/v1/products/{product}/fallback",
         tags=["routes"],
         response_model=FallbackResponse,
-        responses=_problems(400, 404, 422),
+        responses=problems_for(400, 404, 422),
     )
     @requires("admin")
     async def fallback(product: str, body: FallbackRequest, caller: Caller) -> dict[str, Any]:
@@ -668,7 +475,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         "/v1/predictions/{prediction_id}",
         tags=["feedback"],
         response_model=PredictionResponse,
-        responses=_problems(404, 422),
+        responses=problems_for(404, 422),
     )
     @requires("view")
     async def prediction(prediction_id: str, caller: Caller) -> dict[str, Any]:
@@ -693,7 +500,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         "/v1/predictions/{prediction_id}/label",
         tags=["feedback"],
         response_model=LabelResponse,
-        responses=_problems(400, 404, 422),
+        responses=problems_for(400, 404, 422),
     )
     @requires("feedback")
     async def label(prediction_id: str, body: LabelRequest, caller: Caller) -> dict[str, Any]:
@@ -713,7 +520,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         tags=["feedback"],
         status_code=201,
         response_model=OverrideResponse,
-        responses=_problems(400, 404, 422),
+        responses=problems_for(400, 404, 422),
     )
     @requires("feedback")
     async def override(prediction_id: str, body: OverrideRequest, caller: Caller) -> dict[str, Any]:
