@@ -631,3 +631,19 @@ def test_text_that_is_not_unicode_is_refused_on_every_body(
         headers={**world.headers("feedback"), "Content-Type": "application/json"},
     )
     assert _problem(response, 422)["errors"][0]["field"] == "label"
+
+
+def test_an_answer_with_its_own_id_keeps_the_prediction_id(tmp_path: Path) -> None:
+    from postpilot.gateway.service import set_route
+
+    world = build(tmp_path)
+    constant = Fallback("constant", {"prediction": "refer", "id": "not-a-prediction-id"})
+    set_route(world.registry, PRODUCT, version=2, fallback=constant)
+    world.registry.set_fallback(PRODUCT, True)
+    with TestClient(world.app()) as client:
+        body = client.post(
+            PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict")
+        ).json()
+    [prediction] = body["predictions"]
+    assert prediction["id"].startswith("pr_")
+    assert world.registry.prediction(prediction["id"]).output["prediction"] == "refer"

@@ -682,7 +682,10 @@ async def _predict(
         "model": answer.model,
         "version": answer.version,
         "served_by": answer.served_by,
-        "predictions": [{"id": p.id, **p.output} for p in logged],
+        # the prediction id wins over an "id" a model or a constant fallback may answer
+        "predictions": [
+            {"id": p.id, **{k: v for k, v in p.output.items() if k != "id"}} for p in logged
+        ],
     }
     if answer.fallback_reason:
         payload["fallback_reason"] = answer.fallback_reason
