@@ -200,13 +200,31 @@ class KeyCache:
                 while len(self._entries) > _CACHE_SIZE:
                     self._entries.popitem(last=False)
             cached = entry if entry is not None else now
-        if isinstance(cached, float) or not verify(presented, cached.hash):
-            return None
-        if cached.revoked:
-            return None
-        if cached.expires_at is not None and cached.expires_at <= datetime.now(UTC):
-            return None
-        return cached.principal
+        return _judge(presented, cached)
+
+    def peek(self, presented: ParsedKey) -> tuple[bool, Principal | None]:
+        """``(True, principal or None)`` when the cache answers without the store (a
+        lookup within the last ``ttl`` seconds); ``(False, None)`` when it cannot. Never
+        blocks, so the event loop checks a hot key without a thread hop."""
+        with self._lock:
+            cached = self._entries.get(presented.key_id)
+        if cached is None:
+            return False, None
+        loaded = cached if isinstance(cached, float) else cached.loaded
+        if self._clock() - loaded > self._ttl:
+            return False, None
+        return True, _judge(presented, cached)
+
+
+def _judge(presented: ParsedKey, cached: _Entry | float) -> Principal | None:
+    """The principal of a cached key when the presented key is it and it works now."""
+    if isinstance(cached, float) or not verify(presented, cached.hash):
+        return None
+    if cached.revoked:
+        return None
+    if cached.expires_at is not None and cached.expires_at <= datetime.now(UTC):
+        return None
+    return cached.principal
 
 
 def presented_key(request: Request) -> str | None:
@@ -247,7 +265,9 @@ async def enforce(request: Request) -> Principal | None:
     if parsed is None:
         raise _unauthorized("the API key is not a postpilot key (wrong shape or checksum)")
     keys: KeyCache = request.app.state.gateway.keys
-    principal = await to_thread.run_sync(keys.lookup, parsed)
+    known, principal = keys.peek(parsed)
+    if not known:
+        principal = await to_thread.run_sync(keys.lookup, parsed)
     if principal is None:
         raise _unauthorized(f"API key {parsed.key_id} is unknown, revoked or expired")
     if access is None or access.scope is None:
