@@ -185,7 +185,7 @@ def profile(
             assert parsed is not None
             sent = json.loads(gateway_bodies[0])["record"]
             record = json.loads(bare_bodies[0])["record"]
-            backend = live.primary  # the sklearn backend serving the route
+            backend = getattr(live.primary, "inner", live.primary)  # the sklearn backend
             now = datetime.now(UTC)
 
             def write_log() -> None:
