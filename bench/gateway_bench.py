@@ -460,51 +460,37 @@ def notes(
     phases = prof["phases"]
     bare_model = phases["model as the bare endpoint runs it (DataFrame, predict)"]
     gateway_model = phases["model as the gateway runs it (DataFrame, predict, predict_proba)"]
-    log_us = phases["prediction log, one row (one transaction)"]
+    log_us = phases["prediction log, one durable commit of one row"]
     small = phases["key lookup (cached)"] + phases["adapter + validation"]
-    worst = prof["contention"][-1]
-    alone = prof["contention"][0]
     gateway_max = _med(servers[1].max_runs, "throughput")
+    bare_max = _med(servers[0].max_runs, "throughput")
     return [
         "### What dominates the gateway's cost",
         "",
-        f"- **The model, called twice.** The gateway's sklearn backend calls the pipeline's "
-        f"`predict` and then `predict_proba` (for the `probabilities` it returns); each "
-        "call validates the one-row DataFrame again (scikit-learn's `check_array`, the "
-        "feature-name check) and runs the StandardScaler again. Uninstrumented: "
-        f"{gateway_model:,.0f} µs per request in the gateway against {bare_model:,.0f} µs "
-        "for the bare endpoint's single `predict`. That alone caps the gateway near "
-        f"{bare_model / gateway_model:.0%} of the bare throughput on this model, before any "
-        "of the gateway's own work. A cheaper way that keeps the probabilities: for a "
-        "`Pipeline`, transform once (`model[:-1].transform(X)`) and call the last step's "
-        "`predict` and `predict_proba` on the result (most of a pipeline call here is the "
-        "scaler's validation of the DataFrame, not the last step); or a route option to "
-        "leave probabilities "
-        "out. That is a change in `gateway/backends/sklearn.py`, not made here.",
-        f"- **The prediction log.** One SQLite transaction per request costs {log_us:,.0f} µs "
-        f"alone, but under load each request commits from its own threadpool thread, and "
-        "concurrent writers contend for SQLite's write lock; the loser sleeps in SQLite's "
-        "busy handler (back-off steps of 1 to 100 ms). With "
-        f"{worst['threads']} threads writing at once the per-write p99 is "
-        f"{worst['p99_ms']:,.0f} ms (max {worst['max_ms']:,.0f} ms) against "
-        f"{alone['p99_ms']:.1f} ms for one writer, at {worst['writes_per_s']:,.0f} against "
-        f"{alone['writes_per_s']:,.0f} writes/s (table below). This is why the gateway's "
-        "tail latency grows long before its throughput limit. A group-committed log with "
-        "a single writer (the lead's change) removes the contention; PostgreSQL has no "
-        "such lock but pays a round trip per commit.",
+        f"- **The model.** The gateway returns probabilities too, so its sklearn backend "
+        "runs a classifier pipeline's transforms once and then the last step's `predict` "
+        f"and `predict_proba`: {gateway_model:,.0f} µs per request against "
+        f"{bare_model:,.0f} µs for the bare endpoint's single `predict` (uninstrumented). "
+        "Before this run's commit the pipeline ran twice per request.",
+        f"- **The prediction log.** One durable commit (`synchronous=FULL`) of one row costs "
+        f"{log_us:,.0f} µs alone; under load the journal's single writer commits every "
+        "queued request in one transaction (group commit), so there is no lock contention "
+        "between requests and the cost per request falls as the load rises.",
         f"- **Keys, rate limit, adapter, validation**: {small:,.0f} µs together "
-        "(uninstrumented), a rounding error beside the model. The key check reads the "
-        "store only when its 2-second cache entry expires.",
+        "(uninstrumented). A key looked up within its 2-second cache time is checked on "
+        "the event loop, with no thread hop.",
+        f"- **What is left**: the gateway's maximum here is {gateway_max:,.0f}/s against the "
+        f"bare endpoint's {bare_max:,.0f}/s. Per request the gateway still hops to a worker "
+        "thread for the model (as the bare endpoint does) and waits for the journal's "
+        "commit (a second thread wake-up), and runs the key check, body checks, adapter, "
+        "validation, metrics and the larger response on the event loop.",
         f"- **The latency target is measured at {rate:,.0f} requests/s**, half the bare "
-        f"endpoint's maximum; the gateway's own maximum in this run was "
-        f"{gateway_max:,.0f}/s, so at that rate it runs at {rate / gateway_max:.0%} of its "
-        "capacity and requests queue: the added p99 there is queueing (and lock back-off), "
-        "not a fixed cost per request. The quarter-rate table shows the gateway with "
-        "headroom.",
+        f"endpoint's maximum, which is {rate / gateway_max:.0%} of the gateway's own "
+        "maximum in this run: requests queue there, so the added p99 is queueing, not a "
+        "fixed cost per request. The quarter-rate table shows the gateway with headroom.",
         f"- **Noise.** The load average was {load_avg[0]:.1f} on 2 CPUs when the run "
-        "started: other work shared the CPUs the servers and the generator were pinned "
-        "to, which shows as the generator's lateness and run-to-run spread above. Servers "
-        "alternate, so it hurts each alike on average, but single runs differ a lot.",
+        "started. Servers alternate, so noise hurts each alike on average, but single runs "
+        "differ a lot.",
         "",
     ]
 

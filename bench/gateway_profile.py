@@ -280,9 +280,10 @@ def profile_section(prof: dict[str, Any]) -> list[str]:
     lines += [f"| {label} | {us:,.0f} |" for label, us in prof["phases"].items()]
     lines += [
         "",
-        "The prediction log's writes when several of the gateway's threadpool threads "
-        "write at once (as they do under load: each request commits its own transaction "
-        "from a worker thread), same SQLite store:",
+        "For comparison, separate durable commits of one row each from several threads "
+        "at once, on the same SQLite store: what one transaction per request would cost "
+        "under load (the gateway's journal instead commits every queued request in one "
+        "transaction from a single writer):",
         "",
         "| threads writing at once | writes/s | p50 ms | p99 ms | max ms |",
         "|---:|---:|---:|---:|---:|",
