@@ -5,13 +5,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-from postpilot.demo import demo_in_tempdir
+import pytest
+
+from postpilot.demo import DemoResult, demo_in_tempdir
 from tests.helpers import Run
 
+Story = tuple[DemoResult, list[str]]
 
-def test_demo_replays_the_story() -> None:
+
+@pytest.fixture(scope="module")
+def story() -> Story:
+    """One replay of the demo, shared by the tests that read it (it takes seconds)."""
     lines: list[str] = []
-    result = demo_in_tempdir(lines.append)
+    return demo_in_tempdir(lines.append), lines
+
+
+def test_demo_replays_the_story(story: Story) -> None:
+    result, lines = story
     assert len(result.refused) == 4
     assert any("without a named owner" in r for r in result.refused)
     assert any("is a team" in r for r in result.refused)
@@ -60,9 +70,10 @@ def test_console_script_runs_the_demo_and_maps_errors(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [tmp_path / ".postpilot"]
 
 
-def test_the_demo_monitor_opens_an_incident_on_the_migrated_batch_and_escalates() -> None:
-    lines: list[str] = []
-    result = demo_in_tempdir(lines.append)
+def test_the_demo_monitor_opens_an_incident_on_the_migrated_batch_and_escalates(
+    story: Story,
+) -> None:
+    result, lines = story
     assert result.incident == 1
     text = "\n".join(lines)
     assert "week 1: 1 batch checked, 0 rule(s) fired" in text
@@ -71,9 +82,10 @@ def test_the_demo_monitor_opens_an_incident_on_the_migrated_batch_and_escalates(
     assert "escalated to sam@acme.example (integration_lead)" in text
 
 
-def test_the_demo_gateway_refuses_the_migrated_record_until_the_adapter_fixes_it() -> None:
-    lines: list[str] = []
-    result = demo_in_tempdir(lines.append)
+def test_the_demo_gateway_refuses_the_migrated_record_until_the_adapter_fixes_it(
+    story: Story,
+) -> None:
+    result, lines = story
     assert result.gateway == {
         "no key": 401,
         "served": 200,
