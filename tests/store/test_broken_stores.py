@@ -77,6 +77,11 @@ def populated(cli: Run, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     cli("product", "create", "churn")
     cli("contract", "infer", str(data), "-o", str(base / "c.yaml"), "--name", "feed")
     cli("drift", str(data), str(data), "--product", "churn")
+    # Run the read commands once with our own rights: whatever they import lazily is
+    # imported now. As ``nobody`` they could not read the sources of a checkout in a
+    # private folder (``mktemp -d`` makes it 0700), which has nothing to do with the store.
+    for command in READ_COMMANDS:
+        cli(*[str(data) if a == "{data}" else a for a in command])
     gc.collect()  # close every pooled connection: the WAL is checkpointed into the file
     assert not (home / "postpilot.db-wal").exists()
     try:
