@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from postpilot.policies.monitor import run_pass
 from postpilot.policies.store import apply_policy
-from tests.gateway.world import PRODUCT, build, records
+from tests.gateway.world import PRODUCT, World, build, records
 
 POLICY = f"""\
 schema_version: 1
@@ -30,32 +31,35 @@ rules:
 """
 
 
+def _monitored(tmp_path: Path) -> World:
+    """The gateway world with the live-traffic policy applied."""
+    world = build(tmp_path / "w")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    apply_policy(world.registry, policy, PRODUCT)
+    return world
+
+
+def _send(client: TestClient, world: World, body: dict[str, Any], status: int) -> None:
+    response = client.post(
+        f"/v1/products/{PRODUCT}/predict", json=body, headers=world.headers("predict")
+    )
+    assert response.status_code == status
+
+
 def test_refused_live_records_fire_a_contract_rule_on_the_next_monitor_pass(
     tmp_path: Path,
 ) -> None:
-    world = build(tmp_path / "w")
+    world = _monitored(tmp_path)
     reg = world.registry
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    apply_policy(reg, policy, PRODUCT)
     good = records(300)
     broken = records(40, offset=300)
     for record in broken:
         del record["mean_area"]
     with TestClient(world.app()) as client:
-        served = client.post(
-            f"/v1/products/{PRODUCT}/predict",
-            json={"records": good},
-            headers=world.headers("predict"),
-        )
-        assert served.status_code == 200
+        _send(client, world, {"records": good}, 200)
         for record in broken:
-            refused = client.post(
-                f"/v1/products/{PRODUCT}/predict",
-                json={"record": record},
-                headers=world.headers("predict"),
-            )
-            assert refused.status_code == 422
+            _send(client, world, {"record": record}, 422)
     # settle=0: every worker of this in-process gateway has finished writing
     later = datetime.now(UTC) + timedelta(minutes=1)
     result = run_pass(reg, PRODUCT, now=later, settle=0)
@@ -72,20 +76,12 @@ def test_refused_live_records_fire_a_contract_rule_on_the_next_monitor_pass(
 def test_traffic_that_is_all_refused_is_caught_on_the_first_pass(tmp_path: Path) -> None:
     """After a CRM migration every request is refused: nothing is served, and the pass
     must still see it (not mistake the product for a quiet one)."""
-    world = build(tmp_path / "w")
+    world = _monitored(tmp_path)
     reg = world.registry
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    apply_policy(reg, policy, PRODUCT)
     with TestClient(world.app()) as client:
         for record in records(10):
             record["area"] = record.pop("mean_area")
-            response = client.post(
-                f"/v1/products/{PRODUCT}/predict",
-                json={"record": record},
-                headers=world.headers("predict"),
-            )
-            assert response.status_code == 422
+            _send(client, world, {"record": record}, 422)
     later = datetime.now(UTC) + timedelta(minutes=1)
     result = run_pass(reg, PRODUCT, now=later, settle=0)
     assert result.batches == 1

@@ -44,7 +44,7 @@ from starlette.responses import JSONResponse, Response
 
 from postpilot.errors import BackendError, InputError, NotFoundError, StoreError
 from postpilot.gateway.adapters import RecordAdaptError
-from postpilot.gateway.auth import KeyCache, Principal, enforce, public, requires
+from postpilot.gateway.auth import CACHE_SECONDS, KeyCache, Principal, enforce, public, requires
 from postpilot.gateway.journal import Journal, LogUnavailable, durable_engine
 from postpilot.gateway.log import (
     LoggedPrediction,
@@ -74,7 +74,7 @@ from postpilot.gateway.schema import (
     openapi_document,
     problems_for,
 )
-from postpilot.gateway.serving import RouteTable
+from postpilot.gateway.serving import REFRESH_SECONDS, RouteTable
 from postpilot.gateway.spool import Spool
 from postpilot.registry import Registry
 from postpilot.settings import Settings
@@ -106,16 +106,8 @@ class Gateway:
         self.registry = registry
         self.settings = settings or Settings.from_env()
         store = registry.store
-        self.keys = (
-            KeyCache(store.reading)
-            if refresh_seconds is None
-            else KeyCache(store.reading, ttl=refresh_seconds)
-        )
-        self.routes = (
-            RouteTable(registry)
-            if refresh_seconds is None
-            else RouteTable(registry, refresh=refresh_seconds)
-        )
+        self.keys = KeyCache(store.reading, ttl=refresh_seconds or CACHE_SECONDS)
+        self.routes = RouteTable(registry, refresh=refresh_seconds or REFRESH_SECONDS)
         url = store.url
         spool = Spool(self.settings.spool_dir or self.settings.home / "spool")
         self.journal = Journal(lambda: durable_engine(url), spool, observe=self._observe_log)
