@@ -93,3 +93,56 @@ def test_traffic_that_is_all_refused_is_caught_on_the_first_pass(tmp_path: Path)
     kinds = {(f["kind"], f["column"], f["refused"]) for f in chunk["findings"]}
     assert kinds == {("missing_column", "mean_area", 10), ("unexpected_column", "area", 10)}
     assert run_pass(reg, PRODUCT, now=later + timedelta(minutes=1), settle=0).batches == 0
+
+
+DRIFT_POLICY = f"""\
+schema_version: 1
+product: {PRODUCT}
+source:
+  gateway: true
+  ignore: [malignant]
+channels:
+  log: {{type: store}}
+rules:
+  - name: inputs-drifted
+    when: {{metric: drift.share, threshold: 0.3}}
+    then: [open_incident: {{severity: high}}]
+"""
+
+
+def test_live_traffic_from_a_real_table_alarms_on_a_real_shift_only(tmp_path: Path) -> None:
+    """Breast-cancer rows: the model's training data is one random half; the other half,
+    served through the gateway, must not alarm; malignant tumours alone (a real shift of
+    the population: larger radius, area, perimeter) must."""
+    import polars as pl
+
+    from postpilot.gateway.service import set_route
+    from tests.gateway.world import training_table
+
+    world = build(tmp_path / "w")
+    reg = world.registry
+    table = training_table().with_row_index("row").sample(fraction=1.0, shuffle=True, seed=7)
+    half_a, half_b = table.head(284).drop("row"), table.tail(285).drop("row")
+    training = tmp_path / "half_a.parquet"
+    half_a.write_parquet(training)
+    artifact = world.home / "model.joblib"
+    version = reg.register_model(
+        PRODUCT, artifact=str(artifact), flavor="sklearn", training_data=str(training)
+    )
+    set_route(reg, PRODUCT, version=version.version)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(DRIFT_POLICY)
+    apply_policy(reg, policy, PRODUCT)
+    with TestClient(world.app()) as client:
+        _send(client, world, {"records": half_b.drop("malignant").to_dicts()}, 200)
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    calm = run_pass(reg, PRODUCT, now=later, settle=0)
+    assert calm.batches == 1
+    assert reg.incidents(product=PRODUCT) == []
+    shifted = table.filter(pl.col("malignant")).drop("row", "malignant")
+    with TestClient(world.app()) as client:
+        _send(client, world, {"records": shifted.head(200).to_dicts()}, 200)
+    alarmed = run_pass(reg, PRODUCT, now=later + timedelta(minutes=1), settle=0)
+    assert alarmed.batches == 1
+    [incident] = reg.incidents(product=PRODUCT)
+    assert incident.rule == "inputs-drifted"

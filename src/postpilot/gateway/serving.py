@@ -39,7 +39,7 @@ from typing import Any, Final
 from anyio import to_thread
 from sqlalchemy import func, select
 
-from postpilot.contracts.model import Contract
+from postpilot.contracts.model import ColumnSpec, Contract, Range
 from postpilot.contracts.validator import FieldError, RecordValidator
 from postpilot.errors import BackendError, InputError, StoreError
 from postpilot.gateway.adapters import CompiledAdapter, compile_adapter, loads_adapter
@@ -137,7 +137,29 @@ def serving_contract(
             f"no column of contract {contract.name!r} is left as an input",
             field="exclude",
         )
+    columns = {name: _plausible(spec) for name, spec in columns.items()}
     return contract.model_copy(update={"columns": columns})
+
+
+def _plausible(spec: ColumnSpec) -> ColumnSpec:
+    """The range one record is refused for: an inferred range widened by its own width.
+
+    A range inferred from training data says where the values were, not where they
+    must be: one record a little beyond it is new data (the batch check and drift
+    report it, as a warning), not an error to refuse a consumer for; tried on random
+    halves of a real table, the training range refused records of the other half.
+    A value farther out than the range is wide (x100 after a switch to cents, 1e6
+    for 0.1, a negative amount) is refused. A column whose values were never
+    negative stays so. A hand-written range (no ``reference``) is kept as written.
+    """
+    bounds, seen = spec.range, spec.reference
+    if bounds is None or seen is None or bounds.min is None or bounds.max is None:
+        return spec
+    width = bounds.max - bounds.min
+    low = bounds.min - width
+    if seen.min is not None and seen.min >= 0:
+        low = max(low, 0.0)
+    return spec.model_copy(update={"range": Range(min=low, max=bounds.max + width)})
 
 
 @dataclass(frozen=True)
