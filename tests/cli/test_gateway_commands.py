@@ -243,11 +243,14 @@ def test_predictions_export_writes_the_log(cli: Run, world: World, tmp_path: Pat
     frame = pl.read_parquet(table)
     assert frame["prediction_id"].to_list() == ids
     assert {"mean_radius", "prediction", "probability_True", "request_id"} <= set(frame.columns)
+    assert frame["served_by"].to_list() == ["primary"] * 7
+    assert frame["fallback_reason"].to_list() == [None] * 7
     lines = tmp_path / "log.jsonl"
     cli("predictions", "export", PRODUCT, "-o", str(lines), "--format", "jsonl")
     rows = [json.loads(line) for line in lines.read_text().splitlines()]
     assert [r["prediction_id"] for r in rows] == ids
     assert rows[0]["inputs"] == records(1)[0]
+    assert (rows[0]["served_by"], rows[0]["fallback_reason"]) == ("primary", None)
     later = tmp_path / "later.jsonl"
     cli("predictions", "export", PRODUCT, "-o", str(later), "-f", "jsonl", "--since", "2999-01-01")
     assert later.read_text() == ""

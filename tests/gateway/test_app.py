@@ -328,7 +328,13 @@ def test_the_fallback_answers_when_switched_on_and_says_so(tmp_path: Path) -> No
             "switched",
         )
         stored = world.registry.prediction(body["predictions"][0]["id"])
-        assert (stored.served_by, stored.version) == ("fallback", 1)
+        assert (stored.served_by, stored.version, stored.fallback_reason) == (
+            "fallback",
+            1,
+            "switched",
+        )
+        shown = client.get(f"/v1/predictions/{stored.id}", headers=world.headers("feedback")).json()
+        assert (shown["served_by"], shown["fallback_reason"]) == ("fallback", "switched")
         world.registry.set_fallback(PRODUCT, False)
         time.sleep(0.1)
         body = client.post(
@@ -366,6 +372,8 @@ def test_a_failing_primary_falls_back_to_a_rule(tmp_path: Path) -> None:
         assert response.status_code == 200, response.text
         assert body["served_by"] == "fallback"
         assert body["fallback_reason"] == "primary_error"
+        stored = world.registry.prediction(body["predictions"][0]["id"])
+        assert stored.fallback_reason == "primary_error"
         assert {p["prediction"] for p in body["predictions"]} <= {"rule-big", "rule-small"}
 
 
@@ -596,6 +604,48 @@ def test_a_store_that_cannot_take_the_log_spools_and_replays_each_prediction_onc
     for prediction in spooled.json()["predictions"]:
         assert world.registry.prediction(prediction["id"]).consumer == "crm-eu"
     assert world.registry.prediction_count(PRODUCT) == 4
+
+
+def test_a_spool_written_before_the_log_kept_the_fallback_reason_still_replays(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from postpilot.gateway.log import LoggedPrediction, new_prediction_id, prediction_rows
+
+    world = build(tmp_path)
+    app = world.app()
+    journal = app.state.gateway.journal
+    from postpilot.store.models import ProductRow
+
+    with world.registry.store.engine.connect() as conn:
+        product_id = conn.scalar(select(ProductRow.id).where(ProductRow.slug == PRODUCT))
+    old = prediction_rows(
+        request_id="rq-old",
+        product_id=product_id,
+        model=None,
+        version=None,
+        consumer="crm-eu",
+        key_id="k",
+        served_by="fallback",
+        latency_ms=1.0,
+        at=datetime.now(UTC),
+        predictions=[LoggedPrediction(new_prediction_id(), {"x": 1}, {"prediction": 0})],
+    )
+    for row in old:
+        del row["fallback_reason"]  # as spooled by 0.1.0.dev0 before revision 0007
+    journal.spool.append("predictions", old)
+    with TestClient(app) as client:
+        served = client.post(
+            PREDICT, json={"record": records(1)[0]}, headers=world.headers("predict")
+        )
+        assert served.status_code == 200, served.text
+        deadline = time.monotonic() + 10
+        while journal.spool.pending() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert journal.spool.pending() == 0
+    replayed = world.registry.prediction(old[0]["id"])
+    assert (replayed.served_by, replayed.fallback_reason) == ("fallback", None)
 
 
 def test_when_neither_store_nor_spool_can_record_the_answer_is_503(tmp_path: Path) -> None:

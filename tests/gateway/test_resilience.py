@@ -604,7 +604,11 @@ def test_a_slow_remote_model_answers_by_its_deadline_then_its_circuit_opens_and_
         assert _served(body) == CIRCUIT_OPEN
         assert peer.calls["tumor"] == calls  # not called while open
         stored = world.registry.prediction(body["predictions"][0]["id"])
-        assert (stored.served_by, stored.output) == ("fallback", FALLBACK)
+        assert (stored.served_by, stored.fallback_reason, stored.output) == (
+            "fallback",
+            "circuit_open",
+            FALLBACK,
+        )
 
         peer.modes["tumor"] = "healthy"
         time.sleep(0.35)

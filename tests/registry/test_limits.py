@@ -115,6 +115,7 @@ INTERNAL = {
     "predictions.consumer": "a consumers.name",
     "predictions.key_id": "a key_id",
     "predictions.served_by": "set by the gateway",
+    "predictions.fallback_reason": "set by the gateway (circuit_open, switched, primary_error)",
     "quarantine.consumer": "a consumers.name",
     "overrides.prediction_id": "a predictions.id, looked up first",
     "overrides.consumer": "a consumers.name",

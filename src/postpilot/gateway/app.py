@@ -484,6 +484,7 @@ def create_app(gateway: Gateway) -> FastAPI:
             "inputs": found.inputs,
             "output": found.output,
             "served_by": found.served_by,
+            "fallback_reason": found.fallback_reason,
             "latency_ms": found.latency_ms,
             "created_at": found.created_at.isoformat(),
         }
@@ -663,6 +664,7 @@ async def _predict(
             consumer=principal.consumer,
             key_id=principal.key_id,
             served_by=answer.served_by,
+            fallback_reason=answer.fallback_reason,
             latency_ms=latency_ms,
             at=now,
             predictions=logged,

@@ -79,6 +79,7 @@ def prediction_rows(
     key_id: str,
     served_by: str,
     latency_ms: float,
+    fallback_reason: str | None = None,
     at: datetime,
     predictions: Sequence[LoggedPrediction],
 ) -> list[dict[str, Any]]:
@@ -95,6 +96,7 @@ def prediction_rows(
             "inputs": _json(p.inputs),
             "output": _json(p.output),
             "served_by": served_by,
+            "fallback_reason": fallback_reason,
             "latency_ms": latency_ms,
             "created_at": at,
         }

@@ -127,6 +127,10 @@ class PredictionResponse(BaseModel):
     inputs: dict[str, JsonValue] = Field(description="The record after the adapter.")
     output: dict[str, JsonValue]
     served_by: str
+    fallback_reason: str | None = Field(
+        default=None,
+        description="Why a fallback answered: circuit_open, switched or primary_error.",
+    )
     latency_ms: float
     created_at: str = Field(description="When the prediction was made (ISO 8601).")
 

@@ -51,6 +51,7 @@ class Prediction:
     served_by: str
     latency_ms: float
     created_at: datetime
+    fallback_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def get_prediction(tx: Tx, prediction_id: str) -> Prediction:
         inputs=json.loads(row.inputs),
         output=json.loads(row.output),
         served_by=row.served_by,
+        fallback_reason=row.fallback_reason,
         latency_ms=row.latency_ms,
         created_at=row.created_at,
     )

@@ -26,7 +26,7 @@ from postpilot.store.engine import describe, is_read_only
 __all__ = ["HEAD", "REVISIONS", "current_revision", "ensure_schema", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 """Every revision, oldest first. A test checks this against the scripts."""
 HEAD = REVISIONS[-1]
 _ADVISORY_LOCK_KEY = 0x706F737470  # "postp"

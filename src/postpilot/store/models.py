@@ -565,6 +565,9 @@ class PredictionRow(Base):
     inputs: Mapped[str] = mapped_column(Text)
     output: Mapped[str] = mapped_column(Text)
     served_by: Mapped[str] = mapped_column(String(32))
+    fallback_reason: Mapped[str | None] = mapped_column(String(32))
+    """Why the fallback answered (``circuit_open``, ``switched``, ``primary_error``);
+    None when the primary did."""
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

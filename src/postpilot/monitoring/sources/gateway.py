@@ -396,10 +396,10 @@ def export_log(
     """Write the product's prediction log (from ``since``) to ``path``; the rows written.
 
     ``parquet``: the columns of a monitor batch (the gateway's, the inputs flattened,
-    ``prediction`` and ``probability_<class>``), plus ``request_id``, ``model`` and
-    ``key_id``. ``jsonl``: one object per prediction, with ``inputs`` and ``output``
-    as they were logged. Rows are read ``slice_rows`` at a time, so memory does not
-    grow with the log.
+    ``prediction`` and ``probability_<class>``), plus ``request_id``, ``model``,
+    ``key_id`` and ``fallback_reason``. ``jsonl``: one object per prediction, with
+    ``inputs`` and ``output`` as they were logged. Rows are read ``slice_rows`` at a
+    time, so memory does not grow with the log.
     """
     if fmt not in ("parquet", "jsonl"):
         raise InputError(f"unknown format {fmt!r}", field="format", hint="Use parquet or jsonl")
@@ -435,6 +435,9 @@ def export_log(
                     pl.Series("request_id", [r.request_id for r in rows]),
                     pl.Series("model", [r.model for r in rows], dtype=pl.String),
                     pl.Series("key_id", [r.key_id for r in rows]),
+                    pl.Series(
+                        "fallback_reason", [r.fallback_reason for r in rows], dtype=pl.String
+                    ),
                 )
                 part = Path(tmp) / f"part{len(parts):05d}.parquet"
                 frame.write_parquet(part)
@@ -446,7 +449,16 @@ def export_log(
                 _combine(parts, path)
             else:
                 pl.DataFrame(
-                    {name: [] for name in (*GATEWAY_COLUMNS, "request_id", "model", "key_id")}
+                    {
+                        name: []
+                        for name in (
+                            *GATEWAY_COLUMNS,
+                            "request_id",
+                            "model",
+                            "key_id",
+                            "fallback_reason",
+                        )
+                    }
                 ).write_parquet(path)
     return written
 
@@ -461,6 +473,7 @@ def _export_line(row: PredictionRow) -> dict[str, Any]:
         "model": row.model,
         "version": row.version,
         "served_by": row.served_by,
+        "fallback_reason": row.fallback_reason,
         "latency_ms": row.latency_ms,
         "inputs": json.loads(row.inputs),
         "output": json.loads(row.output),
