@@ -423,6 +423,37 @@ def test_a_full_backend_fails_fast_once_its_queue_wait_is_over() -> None:
     assert backend.state == CLOSED  # being full is not the backend failing
 
 
+class Busy(Scripted):
+    """A local model that takes ``seconds`` of a worker thread per call."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def predict(self, records: Sequence[Record]) -> list[Output]:
+        from anyio import to_thread
+
+        self.calls += 1
+        await to_thread.run_sync(time.sleep, self.seconds)
+        return [{"prediction": 1} for _ in records]
+
+
+def test_a_burst_on_a_healthy_local_model_queues_for_its_slots_rather_than_fails() -> None:
+    # 64 calls at once on 8 slots of a 20 ms model: the last waits about 8 rounds
+    # (160 ms), longer than a remote bulkhead's 0.1 s but well inside the local 1 s
+    backend = wrap(Busy(0.02))
+    assert backend.settings.concurrency == 8
+
+    async def burst() -> list[Any]:
+        return await asyncio.gather(
+            *(backend.predict([{}]) for _ in range(64)), return_exceptions=True
+        )
+
+    answers = asyncio.run(burst())
+    assert [a for a in answers if isinstance(a, BaseException)] == []
+    assert backend.inner.calls == 64
+
+
 def test_the_wrapper_closes_the_backend_and_describes_it() -> None:
     inner = Scripted()
     backend = wrap(inner)
