@@ -1,4 +1,5 @@
-"""Model cards: the training-data documentation of a model version, as Markdown or HTML.
+"""Model cards: the training-data documentation of a model version, as Markdown or HTML
+(rendered by ``postpilot.reports.card``).
 
 The sections follow Model Cards for Model Reporting (Mitchell et al., 2019)
 and Datasheets for Datasets (Gebru et al., 2021), reduced to what the registry
@@ -10,7 +11,6 @@ limitations as entered.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,35 +56,11 @@ class Card:
         return "\n".join(out)
 
     def to_html(self) -> str:
-        """A self-contained page: no scripts, no external resources."""
-        body = [f"<h1>{html.escape(self.title)}</h1>"]
-        for section in self.sections:
-            body.append(f"<h2>{html.escape(section.title)}</h2>")
-            for item in section.items:
-                if isinstance(item, Table):
-                    head = "".join(f"<th>{html.escape(h)}</th>" for h in item.header)
-                    rows = "".join(
-                        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                        for row in item.rows
-                    )
-                    body.append(
-                        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-                    )
-                else:
-                    body.append(f"<p>{html.escape(item)}</p>")
-        return (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>"
-            f"<body>{''.join(body)}</body></html>\n"
-        )
+        """A self-contained page (``postpilot.reports.card``): no scripts, no external
+        resources."""
+        from postpilot.reports.card import render
 
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-    "color:#1b1f24}table{border-collapse:collapse;margin:.5rem 0}"
-    "th,td{border:1px solid #ccd;padding:.25rem .6rem;text-align:left;vertical-align:top}"
-    "th{background:#f2f4f8}h2{margin-top:2rem;border-bottom:1px solid #dde}"
-)
+        return render(self)
 
 
 def _md(text: str) -> str:

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from postpilot.performance.results import PerformanceReport
     from postpilot.profiles import Profile
 
 __all__ = [
@@ -134,17 +135,15 @@ class DriftReport:
     schema_changes: list[SchemaChange] = field(default_factory=list)
     """Columns left out because the data changed under them (see SchemaChange)."""
 
-    def to_html(self, title: str = "Drift report", *, performance: Any = None) -> str:
-        """The self-contained HTML report; with ``performance`` (a PerformanceReport), its
-        estimated and realized metrics are a section of the same page."""
-        from postpilot.monitoring.html import render_html
+    def to_html(
+        self, title: str = "Drift report", *, performance: PerformanceReport | None = None
+    ) -> str:
+        """The self-contained HTML report (``postpilot.reports.drift``); with
+        ``performance``, its estimated and realized metrics are a section of the same
+        page."""
+        from postpilot.reports.drift import render
 
-        section = ""
-        if performance is not None:
-            from postpilot.performance.html import section as performance_section
-
-            section = performance_section(performance)
-        return render_html(self, title, performance=section)
+        return render(self, title, performance=performance)
 
     def _repr_html_(self) -> str:
         return self.to_html()

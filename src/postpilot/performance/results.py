@@ -168,10 +168,17 @@ class PerformanceReport:
             "settings": self.settings,
         }
 
-    def to_html(self, title: str = "Performance report") -> str:
-        from postpilot.performance.html import render_html
+    def metric_label(self, metric: str) -> str:
+        """How reports name ``metric`` (``roc_auc``: "ROC AUC")."""
+        from postpilot.performance.metrics import metric_info
 
-        return render_html(self, title)
+        return metric_info(metric, self.problem).label
+
+    def to_html(self, title: str = "Performance report") -> str:
+        """The self-contained HTML report (``postpilot.reports.performance``)."""
+        from postpilot.reports.performance import render
+
+        return render(self, title)
 
     def _repr_html_(self) -> str:
         return self.to_html()

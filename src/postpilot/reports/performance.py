@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from postpilot.monitoring.html import _esc, _line, page
+from postpilot.reports.charts import line
+from postpilot.reports.html import esc, page
 
 if TYPE_CHECKING:
     from postpilot.performance.results import PerformanceReport
 
-__all__ = ["render_html", "section"]
+__all__ = ["render", "section"]
 
 
-def render_html(report: PerformanceReport, title: str = "Performance report") -> str:
-    return page(title, f"<h1>{_esc(title)}</h1>{section(report)}")
+def render(report: PerformanceReport, title: str = "Performance report") -> str:
+    """The performance report's page."""
+    return page(title, f"<h1>{esc(title)}</h1>{section(report)}")
 
 
 def _fmt(value: float | None) -> str:
@@ -27,9 +29,8 @@ def _fmt(value: float | None) -> str:
 
 
 def section(report: PerformanceReport) -> str:
-    """Summary, a table per metric and a chart per metric."""
-    from postpilot.performance.metrics import metric_info
-
+    """Summary, a table per metric and a chart per metric: the part of the page that
+    the drift report places after its own summary."""
     method = "CBPE" if report.method == "cbpe" else "DLE"
     alerts = report.alerts
     labelled = sum(c.labelled for c in report.chunks)
@@ -43,17 +44,17 @@ def section(report: PerformanceReport) -> str:
         first = alerts[0]
         metrics = sorted({a["metric"] for a in alerts})
         lines.append(
-            f"<b>{len(alerts)} alert(s)</b> on {', '.join(_esc(m) for m in metrics)}; the "
-            f"first in chunk <b>{_esc(first['chunk'])}</b> ({_esc(first['metric'])})."
+            f"<b>{len(alerts)} alert(s)</b> on {', '.join(esc(m) for m in metrics)}; the "
+            f"first in chunk <b>{esc(first['chunk'])}</b> ({esc(first['metric'])})."
         )
     else:
         lines.append("<b>No metric left its acceptable range on the alerting side.</b>")
     direction = report.settings.get("alert_direction", "worse")
-    lines.append(f"Alerting when a metric got: {_esc(direction)}.")
+    lines.append(f"Alerting when a metric got: {esc(direction)}.")
     for entry in alerts:
         lines.append(
-            f"ALERT: chunk {_esc(entry['chunk'])}, {_esc(entry['metric'])} "
-            f"({_esc(entry.get('change') or '')})."
+            f"ALERT: chunk {esc(entry['chunk'])}, {esc(entry['metric'])} "
+            f"({esc(entry.get('change') or '')})."
         )
     better = [
         e
@@ -61,10 +62,10 @@ def section(report: PerformanceReport) -> str:
         if not any(a["chunk"] == e["chunk"] and a["metric"] == e["metric"] for a in alerts)
     ]
     if better:
-        named = ", ".join(f"{_esc(e['metric'])} in chunk {_esc(e['chunk'])}" for e in better)
+        named = ", ".join(f"{esc(e['metric'])} in chunk {esc(e['chunk'])}" for e in better)
         lines.append(f"Better than the acceptable range (reported, not alerted): {named}.")
     for warning in report.warnings:
-        lines.append(f"Warning, chunk {_esc(warning['chunk'])}: {_esc(warning['message'])}.")
+        lines.append(f"Warning, chunk {esc(warning['chunk'])}: {esc(warning['message'])}.")
     css = "bad" if alerts else "good"
     parts = [
         "<h2>Model performance</h2>",
@@ -79,8 +80,8 @@ def section(report: PerformanceReport) -> str:
         cls = " class='drifted'" if hits else ""
         bounds = f"{_fmt(threshold.lower)} to {_fmt(threshold.upper)}"
         parts.append(
-            f"<tr{cls}><td>{_esc(metric_info(metric, report.problem).label)}</td>"
-            f"<td>{bounds}</td><td>{_esc(threshold.source)}</td>"
+            f"<tr{cls}><td>{esc(report.metric_label(metric))}</td>"
+            f"<td>{bounds}</td><td>{esc(threshold.source)}</td>"
             f"<td>{_fmt(latest.estimated if latest else None)}</td>"
             f"<td>{_fmt(latest.realized if latest else None)}</td>"
             f"<td>{hits}/{len(series)}</td></tr>"
@@ -90,7 +91,7 @@ def section(report: PerformanceReport) -> str:
         results = [m for _, m in report.series(metric)]
         if not results:
             continue
-        chart = _line(
+        chart = line(
             [m.estimated if m.estimated is not None else float("nan") for m in results],
             [m.lower for m in results],
             [m.upper for m in results],
@@ -100,7 +101,7 @@ def section(report: PerformanceReport) -> str:
             legend="blue: estimated, orange: realized, dashed: band, red: threshold",
             floor_at_zero=False,
         )
-        label = metric_info(metric, report.problem).label
-        parts.append(f"<div><div>{_esc(label)} per chunk</div>{chart}</div>")
+        label = report.metric_label(metric)
+        parts.append(f"<div><div>{esc(label)} per chunk</div>{chart}</div>")
     parts.append("</div>")
     return "".join(parts)
