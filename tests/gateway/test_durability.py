@@ -32,7 +32,8 @@ pytestmark = pytest.mark.slow
 
 PREDICT = f"/v1/products/{PRODUCT}/predict"
 KILLS = int(os.environ.get("POSTPILOT_KILL_RUNS", "5"))
-"""How many kill -9 rounds (the issue asks for at least 5 here, 20 by hand)."""
+"""How many kill -9 rounds, each killing a worker and then the whole gateway (the issue
+asks for at least 5 here, 20 by hand: ``POSTPILOT_KILL_RUNS=20``)."""
 
 
 def _free_port() -> int:
@@ -110,44 +111,50 @@ def _logged(world: World, request_ids: list[str]) -> set[str]:
     return set(rows) & set(request_ids)
 
 
+def _under_load(acknowledged: list[str], seconds: float = 0.4) -> None:
+    """Wait until the gateway has acknowledged requests for a while (it is mid-load)."""
+    before = len(acknowledged)
+    deadline = time.monotonic() + 60
+    while True:
+        time.sleep(seconds)
+        if len(acknowledged) > before:
+            return
+        assert time.monotonic() < deadline, "the gateway answered nothing for 60 s"
+
+
 def test_kill_9_mid_load_loses_no_acknowledged_prediction(tmp_path: Path) -> None:
-    """Under constant load: SIGKILL a serving worker (the supervisor starts another), again
-    and again; then SIGKILL the whole gateway and restart it. Every request id the client
-    saw acknowledged is in the log."""
+    """Under constant load, round after round: start the gateway (two workers), SIGKILL
+    one serving worker (its supervisor starts another), then SIGKILL the whole gateway,
+    every process of it, and start it again. Every request id the client saw
+    acknowledged in any round is in the log."""
     world = build(tmp_path / "home")
     key = world.registry.create_key(
         "crm-eu", products=[PRODUCT], scopes=["predict"], rate=100_000, burst=100_000
     ).plaintext
     home = tmp_path / "home"
-    port = _free_port()
-    gateway = _start(world, home, port, workers=2)
     acknowledged: list[str] = []
-    stop = threading.Event()
-    url = f"http://127.0.0.1:{port}"
-    threads = [
-        threading.Thread(target=_load, args=(url, key, stop, acknowledged)) for _ in range(6)
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        killed = 0
-        deadline = time.monotonic() + 120
-        while killed < KILLS and time.monotonic() < deadline:
-            before = len(acknowledged)
-            time.sleep(0.5)
-            workers = _workers(gateway.pid)
-            if len(workers) < 2 or len(acknowledged) == before:
-                continue  # a worker is still starting: kill only a gateway under load
-            os.kill(workers[killed % len(workers)], signal.SIGKILL)
-            killed += 1
-        assert killed == KILLS, f"only {killed} workers killed in 120 s"
-        time.sleep(0.5)
-        os.killpg(gateway.pid, signal.SIGKILL)  # the whole gateway, mid-load
-        gateway.wait(timeout=10)
-    finally:
-        stop.set()
+    for _ in range(KILLS):
+        port = _free_port()
+        gateway = _start(world, home, port, workers=2)
+        stop = threading.Event()
+        url = f"http://127.0.0.1:{port}"
+        threads = [
+            threading.Thread(target=_load, args=(url, key, stop, acknowledged)) for _ in range(6)
+        ]
         for thread in threads:
-            thread.join(timeout=15)
+            thread.start()
+        try:
+            _under_load(acknowledged)
+            workers = _workers(gateway.pid)
+            assert len(workers) == 2, workers
+            os.kill(workers[0], signal.SIGKILL)  # one worker, mid-load
+            _under_load(acknowledged)
+            os.killpg(gateway.pid, signal.SIGKILL)  # the whole gateway, mid-load
+            gateway.wait(timeout=10)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=15)
     assert len(acknowledged) > KILLS * 10
     restarted = _start(world, home, _free_port())
     try:
