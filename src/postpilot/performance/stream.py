@@ -181,8 +181,9 @@ def chunk_stream(
     def close(key: str) -> tuple[int, Chunk, pl.DataFrame]:
         held = parts.pop(key)
         done.add(key)
-        # no rechunk: a metric takes the columns it needs, one at a time
-        frame = pl.concat(held, how="vertical_relaxed", rechunk=False) if len(held) > 1 else held[0]
+        # One contiguous array per column, so that the metrics read the columns as numpy
+        # arrays without copying them again.
+        frame = pl.concat(held, how="vertical_relaxed") if len(held) > 1 else held[0]
         held.clear()
         return rank[key], chunker.describe(key, rows[key], first[key]), frame
 
