@@ -120,10 +120,21 @@ def test_unsorted_timestamps_give_the_sorted_result(
     options = _options(chunk_period="week", timestamp="ts", metrics=["roc_auc", "f1"])
     want = estimate_performance(reference, analysis, options)
     shuffled = tmp_path / "shuffled.parquet"
-    pl.read_parquet(analysis).sample(fraction=1.0, shuffle=True, seed=3).write_parquet(shuffled)
+    rows = pl.read_parquet(analysis).sample(fraction=1.0, shuffle=True, seed=3)
+    rows.write_parquet(shuffled)
     monkeypatch.setattr(stream, "BATCH_ROWS", 500)
     got = estimate_performance(reference, shuffled, options)
+    weeks = rows.get_column("ts").dt.truncate("1w").dt.strftime("%Y-%m-%d")
+    assert [c.key for c in got.chunks] == weeks.unique(maintain_order=True).to_list()
     assert [c.key for c in got.chunks] != [c.key for c in want.chunks]  # first seen first
+
+    # a row of the second week first: that week is listed first, though it ends later
+    ordered = pl.read_parquet(analysis)
+    second = ordered.get_column("ts").dt.truncate("1w") > ordered.get_column("ts").min()
+    index = int(second.arg_true()[0])
+    moved = pl.concat([ordered[index : index + 1], ordered[:index], ordered[index + 1 :]])
+    keys = [c.key for c in estimate_performance(reference, moved, options).chunks]
+    assert keys[:2] == [want.chunks[1].key, want.chunks[0].key]
     by_key = {c.key: c for c in got.chunks}
     assert sorted(by_key) == sorted(c.key for c in want.chunks)
     for chunk in want.chunks:

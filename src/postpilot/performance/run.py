@@ -6,6 +6,13 @@ number of chunks, or a time period); every chunk gets each metric's estimate,
 a confidence band, the realized value when the chunk has labels (in the data
 itself, or ingested later and joined by prediction id), and an alert flag.
 
+Both inputs are read in bounded slices (:mod:`postpilot.performance.stream`): the
+estimator and the sampling errors are fitted on the labelled reference sampled down
+to ``stream.REFERENCE_SAMPLE_ROWS`` rows when it has more (the reference chunks'
+realized values use every row), and each analysis chunk is measured by
+``_Problem.estimate``, ``.realized`` and ``.outside`` (one chunk's polars frame in,
+that chunk's values out) as soon as its last row has been read.
+
 Confidence band: ``estimate ± 3 sampling errors``. The sampling error of a
 metric at n rows is measured on the reference: the standard deviation of the
 realized metric over random reference subsets of the typical chunk size,
