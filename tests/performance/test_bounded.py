@@ -272,3 +272,33 @@ def test_missing_predictions_are_counted_over_the_whole_file(
     monkeypatch.setattr(stream, "BATCH_ROWS", 500)
     with pytest.raises(run.InputError, match="has 30 missing value"):
         estimate_performance(_scored(rng, 2000), path, _options())
+
+
+def test_compact_binary_columns_give_the_same_values() -> None:
+    """A chunk's 0/1 predictions and labels are held as Int8; a chunk of floats (as
+    another engine may pass it) must give the same values, and other values stay floats
+    so that the metrics refuse them by name."""
+    rng = np.random.default_rng(25)
+    options = _options(metrics=["roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"])
+    reference = _scored(rng, 3000).with_columns(pl.col("y").cast(pl.Float64).alias(run._LABEL))
+    problem = run._Problem(options, [])
+    problem.fit(reference)
+    chunk = _scored(rng, 2000).with_columns(
+        pl.col("pred").cast(pl.Float64),
+        pl.when(pl.int_range(pl.len()) % 3 == 0)
+        .then(None)
+        .otherwise(pl.col("y"))
+        .cast(pl.Float64)
+        .alias(run._LABEL),
+    )
+    compact = run._compact(chunk, options)
+    assert compact.schema["pred"] == pl.Int8
+    assert compact.schema[run._LABEL] == pl.Int8
+    assert compact.get_column(run._LABEL).null_count() == chunk.get_column(run._LABEL).null_count()
+    assert problem.estimate(compact) == problem.estimate(chunk)
+    assert problem.realized(compact) == problem.realized(chunk)
+
+    odd = chunk.with_columns(pl.col("pred") * 0.5)
+    assert run._compact(odd, options).schema["pred"] == pl.Float64
+    with pytest.raises(run.InputError, match="0 or 1"):
+        problem.estimate(run._compact(odd, options))
