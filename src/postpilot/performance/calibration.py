@@ -18,9 +18,11 @@ import numpy.typing as npt
 
 from postpilot.errors import InputError
 
-__all__ = ["IsotonicCalibrator"]
+__all__ = ["BLOCK_ROWS", "IsotonicCalibrator"]
 
 Floats = npt.NDArray[np.float64]
+BLOCK_ROWS = 1 << 20
+"""Scores calibrated at a time (the result is the same row by row)."""
 
 
 class IsotonicCalibrator:
@@ -46,7 +48,15 @@ class IsotonicCalibrator:
         return self
 
     def calibrate(self, scores: npt.ArrayLike) -> Floats:
+        """Calibrated probabilities, computed ``BLOCK_ROWS`` scores at a time: the
+        interpolation makes several temporary arrays as long as its input."""
         if self._model is None:
             raise RuntimeError("calibrate() before fit()")
-        out: Floats = np.asarray(self._model.predict(np.asarray(scores, dtype=np.float64)))
+        x = np.asarray(scores, dtype=np.float64)
+        if x.ndim != 1 or x.size <= BLOCK_ROWS:
+            out: Floats = np.asarray(self._model.predict(x), dtype=np.float64)
+            return out
+        out = np.empty(x.size, dtype=np.float64)
+        for start in range(0, x.size, BLOCK_ROWS):
+            out[start : start + BLOCK_ROWS] = self._model.predict(x[start : start + BLOCK_ROWS])
         return out

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from postpilot.errors import InputError
-from postpilot.performance.calibration import IsotonicCalibrator
+from postpilot.performance.calibration import BLOCK_ROWS, IsotonicCalibrator
 
 __all__ = ["CBPE", "expected_roc_auc"]
 
@@ -56,15 +56,39 @@ def expected_roc_auc(scores: Floats, probability: Floats) -> float:
     n = scores.size
     if n < 2:
         return float("nan")
+    # One pass over the rows in score order, BLOCK_ROWS at a time (a chunk may have
+    # tens of millions of rows): per group of equal scores, its positive weight and its
+    # negative weight (the group's size minus that); a group cut by the end of a block
+    # is carried into the next.
     order = np.argsort(scores, kind="stable")
-    s, p = scores[order], probability[order]
-    q = 1.0 - p
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
-    neg_group = np.add.reduceat(q, starts)
-    neg_below = np.cumsum(neg_group) - neg_group
-    numerator = float(np.sum(p * (neg_below[group] + 0.5 * neg_group[group])))
-    denominator = float(p.sum() * q.sum())
+    numerator = 0.0
+    neg_before = 0.0  # negative weight of the groups already done
+    p_total = 0.0
+    carry: tuple[float, float, float] | None = None  # score, positive, negative weight
+    for start in range(0, n, BLOCK_ROWS):
+        rows = order[start : start + BLOCK_ROWS]
+        s, p = scores[rows], probability[rows]
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+        pos = np.add.reduceat(p, starts)
+        neg = np.diff(starts, append=s.size) - pos
+        p_total += float(p.sum())
+        if carry is not None:
+            if s[0] == carry[0]:
+                pos[0] += carry[1]
+                neg[0] += carry[2]
+            else:
+                numerator += carry[1] * (neg_before + 0.5 * carry[2])
+                neg_before += carry[2]
+        carry = (float(s[-1]), float(pos[-1]), float(neg[-1]))
+        pos, neg = pos[:-1], neg[:-1]
+        below = np.cumsum(neg)
+        below -= neg
+        below += neg_before + 0.5 * neg
+        numerator += float(np.dot(pos, below))
+        neg_before += float(neg.sum())
+    assert carry is not None
+    numerator += carry[1] * (neg_before + 0.5 * carry[2])
+    denominator = p_total * (n - p_total)
     if denominator <= 0:
         return float("nan")
     return numerator / denominator
@@ -151,9 +175,9 @@ class CBPE:
         proba = self._proba(y_proba)
         if self.problem == "binary":
             return self._calibrators[0].calibrate(proba)
-        calibrated = np.column_stack(
-            [cal.calibrate(proba[:, j]) for j, cal in enumerate(self._calibrators)]
-        )
+        calibrated = np.empty(proba.shape, dtype=np.float64)
+        for j, cal in enumerate(self._calibrators):
+            calibrated[:, j] = cal.calibrate(proba[:, j])
         total = calibrated.sum(axis=1, keepdims=True)
         uniform = np.full_like(calibrated, 1.0 / len(self.classes))
         out: Floats = np.divide(calibrated, total, out=uniform, where=total > 0)

@@ -55,6 +55,9 @@ __all__ = ["METRICS", "MetricInfo", "Problem", "metric_info", "realized", "reali
 Problem: TypeAlias = Literal["binary", "multiclass", "regression"]
 PROBLEMS: tuple[str, ...] = ("binary", "multiclass", "regression")
 
+ROC_BLOCK_ROWS = 1 << 20
+"""Rows ranked at a time by ``roc_auc`` (the result does not depend on it)."""
+
 Floats: TypeAlias = NDArray[np.float64]
 Bools: TypeAlias = NDArray[np.bool_]
 Codes: TypeAlias = NDArray[np.intp]
@@ -265,13 +268,34 @@ def _roc_auc(positive: Bools, score: NDArray[Any]) -> float:
     n_pos = int(np.count_nonzero(positive))
     if n_pos in (0, n):
         return math.nan
+    # One pass in score order, ROC_BLOCK_ROWS rows at a time (a chunk may have tens of
+    # millions of rows): per group of equal scores, its positive and negative count; a
+    # group cut by the end of a block is carried into the next. Counts are integers, so
+    # the result does not depend on the block size.
     order = np.argsort(score)
-    ordered = score[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    pos_in = np.add.reduceat(positive[order].astype(np.int64), starts)
-    neg_in = np.diff(np.append(starts, n)) - pos_in
-    neg_below = np.cumsum(neg_in) - neg_in
-    twice_u = 2 * int(np.dot(pos_in, neg_below)) + int(np.dot(pos_in, neg_in))
+    twice_u = 0
+    neg_before = 0
+    carry: tuple[Any, int, int] | None = None  # score, positives, negatives
+    for start in range(0, n, ROC_BLOCK_ROWS):
+        rows = order[start : start + ROC_BLOCK_ROWS]
+        ordered = score[rows]
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        pos_in = np.add.reduceat(positive[rows], starts, dtype=np.int64)
+        neg_in = np.diff(starts, append=ordered.shape[0]) - pos_in
+        if carry is not None:
+            if ordered[0] == carry[0]:
+                pos_in[0] += carry[1]
+                neg_in[0] += carry[2]
+            else:
+                twice_u += carry[1] * (2 * neg_before + carry[2])
+                neg_before += carry[2]
+        carry = (ordered[-1], int(pos_in[-1]), int(neg_in[-1]))
+        pos_in, neg_in = pos_in[:-1], neg_in[:-1]
+        neg_below = np.cumsum(neg_in) - neg_in + neg_before
+        twice_u += 2 * int(np.dot(pos_in, neg_below)) + int(np.dot(pos_in, neg_in))
+        neg_before += int(neg_in.sum())
+    assert carry is not None
+    twice_u += carry[1] * (2 * neg_before + carry[2])
     return twice_u / (2.0 * n_pos * (n - n_pos))
 
 

@@ -6,6 +6,13 @@ number of chunks, or a time period); every chunk gets each metric's estimate,
 a confidence band, the realized value when the chunk has labels (in the data
 itself, or ingested later and joined by prediction id), and an alert flag.
 
+Both inputs are read in bounded slices (:mod:`postpilot.performance.stream`): the
+estimator and the sampling errors are fitted on the labelled reference sampled down
+to ``stream.REFERENCE_SAMPLE_ROWS`` rows when it has more (the reference chunks'
+realized values use every row), and each analysis chunk is measured by
+``_Problem.estimate``, ``.realized`` and ``.outside`` (one chunk's polars frame in,
+that chunk's values out) as soon as its last row has been read.
+
 Confidence band: ``estimate ± 3 sampling errors``. The sampling error of a
 metric at n rows is measured on the reference: the standard deviation of the
 realized metric over random reference subsets of the typical chunk size,
@@ -43,7 +50,7 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +59,8 @@ import numpy.typing as npt
 import polars as pl
 
 from postpilot.errors import InputError
-from postpilot.monitoring.chunking import Chunker, SizeChunker, chunker_pair
+from postpilot.monitoring.chunking import MAX_ROWS, Chunk, Chunker, SizeChunker, chunker_pair
+from postpilot.performance import stream
 from postpilot.performance.cbpe import CBPE
 from postpilot.performance.dle import DLE
 from postpilot.performance.metrics import metric_info, realized_many
@@ -222,21 +230,25 @@ def check_threshold(metric: str, value: object, problem: str, field: str) -> Non
         )
 
 
-def _chunkers(options: PerformanceOptions, ref_rows: int, ana_rows: int) -> tuple[Chunker, Chunker]:
+def _chunkers(
+    options: PerformanceOptions, ref_rows: int, ana_rows: Callable[[], int]
+) -> tuple[Chunker, Chunker]:
+    """The chunkers of the labelled reference rows and of the analysis rows;
+    ``ana_rows()`` is called only when chunking needs the analysis row count."""
     size = options.chunk_size
-    if size is not None and size > max(ref_rows, ana_rows, 1):
-        size = max(ref_rows, ana_rows, 1)  # one chunk either way; keeps row numbers in range
+    if isinstance(size, int) and not isinstance(size, bool) and size > MAX_ROWS:
+        size = MAX_ROWS  # one chunk either way
     pair = chunker_pair(
         chunk_size=size,
         chunk_number=options.chunk_number,
         chunk_period=options.chunk_period,
         timestamp=options.timestamp,
-        rows=lambda: (ref_rows, ana_rows),
+        rows=lambda: (ref_rows, ana_rows()),
     )
     if pair is not None:
         return pair
     # Default: NannyML's, ten chunks of the analysis data, the reference chunked alike.
-    size = max(1, -(-ana_rows // 10))
+    size = max(1, -(-ana_rows() // 10))
     return SizeChunker(size), SizeChunker(size)
 
 
@@ -247,27 +259,15 @@ def _name(data: object, label: str) -> str:
     return f"the {label} data"
 
 
-def _read(data: object, columns: list[str], label: str) -> pl.DataFrame:
-    """Every row of ``data``; the ``columns`` must be there (the reader refuses a column
-    named twice)."""
-    from postpilot.profiles.readers import open_source
-
-    source = open_source(data, batch_size=1 << 20, columns=None)
-    frames = list(source.batches)
-    frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
-    _require(frame, columns, data, label, field=None)
-    return frame
-
-
 def _require(
-    frame: pl.DataFrame, columns: Sequence[str], data: object, label: str, field: str | None
+    names: Sequence[str], columns: Sequence[str], data: object, label: str, field: str | None
 ) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+    missing = [c for c in columns if c not in names]
     if missing:
         raise InputError(
             f"{_name(data, label)} has no column {missing[0]!r}",
             field=field or missing[0],
-            hint=f"Its columns are: {', '.join(frame.columns)}",
+            hint=f"Its columns are: {', '.join(names)}",
         )
 
 
@@ -305,6 +305,7 @@ def _typed_outputs(
         frame = _as_numbers(frame, options.y_pred, "prediction", "y_pred", data, label)
         missing = frame.get_column(options.y_pred).fill_nan(None).null_count()
         if missing:
+            missing = _missing_predictions(options, data, label)
             raise InputError(
                 f"prediction column {options.y_pred!r} in {_name(data, label)} has "
                 f"{missing:,} missing value(s)",
@@ -314,8 +315,24 @@ def _typed_outputs(
     return frame
 
 
+def _missing_predictions(options: PerformanceOptions, data: object, label: str) -> int:
+    """How many rows of ``data`` have no prediction: one more pass over that column,
+    on the way to an error only."""
+    column = options.y_pred
+    assert column is not None
+
+    def count(batches: Iterator[pl.DataFrame]) -> int:
+        total = 0
+        for frame in batches:
+            typed = _as_numbers(frame, column, "prediction", "y_pred", data, label)
+            total += typed.get_column(column).fill_nan(None).null_count()
+        return total
+
+    return stream.each(data, [column], count)
+
+
 def _features(
-    options: PerformanceOptions, ref: pl.DataFrame, ana: pl.DataFrame
+    options: PerformanceOptions, ref: pl.DataFrame, analysis_columns: Sequence[str]
 ) -> tuple[list[str], dict[str, str]]:
     """DLE's inputs: the ones named, else every other shared column that can be an
     input (not a time, not an identifier), with the reason each other column is left out."""
@@ -329,7 +346,7 @@ def _features(
         if name in named:
             continue
         dtype = ref.schema[name]
-        if name not in ana.columns:
+        if name not in analysis_columns:
             skipped[name] = "not in the analysis data"
         elif dtype.is_temporal():
             skipped[name] = "a date or time"
@@ -361,7 +378,10 @@ class _Problem:
         cols = self.options.proba_columns
         if not cols:
             return None
-        matrix = frame.select(cols).cast(pl.Float64).to_numpy()
+        if self.options.problem == "binary":  # one column: no matrix, no second copy
+            matrix = frame.get_column(cols[0]).cast(pl.Float64).to_numpy().reshape(-1, 1)
+        else:
+            matrix = frame.select(cols).cast(pl.Float64).to_numpy()
         if np.isnan(matrix).any():
             column = cols[int(np.flatnonzero(np.isnan(matrix).any(axis=0))[0])]
             raise InputError(f"{column!r} has missing scores", field="y_pred_proba")
@@ -374,7 +394,9 @@ class _Problem:
             return None
         if self.options.problem == "multiclass":
             return values.astype(str)
-        return values.astype(np.float64)
+        if self.options.problem == "binary" and values.dtype == np.int8:
+            return values  # 0 and 1 (see _compact): the metrics take them as they are
+        return values.astype(np.float64, copy=False)
 
     def _truth(self, frame: pl.DataFrame) -> npt.NDArray[Any]:
         truth = self._labels(_rows(frame, _LABEL))
@@ -413,7 +435,8 @@ class _Problem:
         return self.cbpe.outside_reference(self._scores(frame))
 
     def realized(self, frame: pl.DataFrame) -> dict[str, float]:
-        labelled = frame.filter(pl.col(_LABEL).is_not_null())
+        unlabelled = frame.get_column(_LABEL).null_count()
+        labelled = frame.filter(pl.col(_LABEL).is_not_null()) if unlabelled else frame
         if labelled.height == 0:
             return {m: float("nan") for m in self.metrics}
         return realized_many(
@@ -424,15 +447,6 @@ class _Problem:
             y_proba=self._proba(labelled),
             classes=self.classes if self.options.problem == "multiclass" else None,
         )
-
-
-def _split(frame: pl.DataFrame, chunker: Chunker) -> list[tuple[Any, pl.DataFrame]]:
-    out = []
-    first = 0
-    for key, part in chunker.split(frame):
-        out.append((chunker.describe(key, part.height, first), part))
-        first += part.height
-    return out
 
 
 def _sampling_errors(
@@ -533,6 +547,61 @@ def _result(
     )
 
 
+@dataclass
+class _Measured:
+    """One chunk's values before the bands and thresholds are known."""
+
+    chunk: Chunk
+    rank: int
+    estimates: dict[str, float]
+    realized: dict[str, float]
+    outside: tuple[float, float, float] | None
+    labelled: int
+
+
+def _measure(problem: _Problem, rank: int, chunk: Chunk, part: pl.DataFrame) -> _Measured:
+    """Everything a chunk reports that needs its rows (the per-chunk step)."""
+    return _Measured(
+        chunk=chunk,
+        rank=rank,
+        estimates=problem.estimate(part),
+        realized=problem.realized(part),
+        outside=problem.outside(part),
+        labelled=part.height - part.get_column(_LABEL).null_count(),
+    )
+
+
+def _split(frame: pl.DataFrame, chunker: Chunker) -> list[tuple[int, Chunk, pl.DataFrame]]:
+    """The chunks of a frame in memory, ranked by first appearance."""
+    out = []
+    first = 0
+    for rank, (key, part) in enumerate(chunker.split(frame)):
+        out.append((rank, chunker.describe(key, part.height, first), part))
+        first += part.height
+    return out
+
+
+def _compact(frame: pl.DataFrame, options: PerformanceOptions) -> pl.DataFrame:
+    """A binary model's predictions and labels as Int8 where they are all 0 or 1 (or
+    missing), so that a chunk's rows take 10 bytes each instead of 24: a chunk of ten
+    million rows is held whole while its metrics are computed. Anything else stays a
+    float, for the metrics to refuse by name."""
+    if options.problem != "binary":
+        return frame
+    compact = []
+    for name in (options.y_pred, _LABEL):
+        if name is None:
+            continue
+        column = frame.get_column(name)
+        if column.is_in([0.0, 1.0]).sum() == column.len() - column.null_count():
+            compact.append(column.cast(pl.Int8))
+    return frame.with_columns(compact)
+
+
+def _unique(names: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(n for n in names if n))
+
+
 def estimate_performance(
     reference: object,
     analysis: object,
@@ -545,50 +614,96 @@ def estimate_performance(
     ``labels`` maps prediction id (``options.id_column``) to label, for labels that
     arrived after the predictions; they take precedence over a label column in the
     analysis data. It may also be a function from the analysis rows' ids to that
-    mapping, so that a store is asked only for the ids at hand.
+    mapping, so that a store is asked only for the ids at hand (it is called once
+    per batch of ``stream.BATCH_ROWS`` rows).
+
+    Both inputs are read in bounded slices (:mod:`postpilot.performance.stream`):
+    the estimator is fitted on the labelled reference, sampled down to
+    ``stream.REFERENCE_SAMPLE_ROWS`` rows when it has more, and applied to the
+    analysis data chunk by chunk as its rows stream in.
     """
     _validate(options)
-    needed = [c for c in (options.y_pred, *options.proba_columns) if c]
-    reference_frame = _read(reference, [options.y_true, *needed], "reference")
-    analysis_frame = _read(analysis, needed, "analysis")
     if labels is not None and options.id_column is None:
         raise InputError(
             "joining ingested labels needs the prediction id column", field="id_column"
         )
+    needed = [c for c in (options.y_pred, *options.proba_columns) if c]
+    ref_names = stream.column_names(reference)
+    ana_names = stream.column_names(analysis)
+    _require(ref_names, [options.y_true, *needed], reference, "reference", None)
+    _require(ana_names, needed, analysis, "analysis", None)
     if options.id_column is not None:
-        _require(analysis_frame, [options.id_column], analysis, "analysis", "id_column")
+        _require(ana_names, [options.id_column], analysis, "analysis", "id_column")
     if options.features is not None:
-        _require(reference_frame, options.features, reference, "reference", "features")
-        _require(analysis_frame, options.features, analysis, "analysis", "features")
-    if reference_frame.height == 0:
-        raise InputError(f"{_name(reference, 'reference')} has no rows", field="reference")
-    if analysis_frame.height == 0:
+        _require(ref_names, options.features, reference, "reference", "features")
+        _require(ana_names, options.features, analysis, "analysis", "features")
+    if options.chunk_number is None:  # a bad way to chunk fails before the long part
+        _chunkers(options, 1, lambda: 1)
+    period = options.chunk_period is not None
+    stamp = options.timestamp if period else None
+    if stamp is not None:
+        for names in (ref_names, ana_names):
+            if stamp not in names:
+                raise InputError(
+                    f"timestamp column {stamp!r} not found; columns: {', '.join(names)}",
+                    field="timestamp",
+                )
+    ana_total: int | None = None
+    if options.chunk_number is not None or (options.chunk_size is None and not period):
+        ana_total = stream.count_rows(analysis)  # the chunks' sizes depend on it
+    if ana_total == 0:
         raise InputError(
             f"{_name(analysis, 'analysis')} has no rows: there is nothing to estimate",
             field="analysis",
         )
-    reference_frame = _typed_outputs(reference_frame, options, reference, "reference")
-    analysis_frame = _typed_outputs(analysis_frame, options, analysis, "analysis")
 
-    reference_frame = reference_frame.with_columns(
-        _typed_labels(reference_frame.get_column(options.y_true), options.problem, "label").alias(
-            _LABEL
-        )
+    # The reference, once: its labelled rows counted and sampled, its classes seen.
+    auto = options.problem == "regression" and options.features is None
+    ref_columns = (
+        ref_names if auto else _unique([options.y_true, *needed, *(options.features or []), stamp])
     )
-    unlabelled = reference_frame.get_column(_LABEL).null_count()
-    if unlabelled:
-        reference_frame = reference_frame.filter(pl.col(_LABEL).is_not_null())
-    if reference_frame.height < 2:
+
+    def labelled(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+        frame = _typed_outputs(frame, options, reference, "reference")
+        truth = _typed_labels(frame.get_column(options.y_true), options.problem, "label")
+        frame = frame.with_columns(truth.alias(_LABEL))
+        unlabelled = truth.null_count()
+        return (frame.filter(pl.col(_LABEL).is_not_null()) if unlabelled else frame), unlabelled
+
+    def sample_reference(batches: Iterator[pl.DataFrame]) -> tuple[stream.Sample, int, set[Any]]:
+        sample = stream.Sample(stream.REFERENCE_SAMPLE_ROWS, options.seed)
+        unlabelled = 0
+        seen: set[Any] = set()
+        for frame in batches:
+            frame, dropped = labelled(frame)
+            unlabelled += dropped
+            if options.problem != "regression":
+                seen.update(frame.get_column(_LABEL).unique().to_list())
+            sample.add(frame)
+        return sample, unlabelled, seen
+
+    sample, unlabelled, seen = stream.each(reference, ref_columns, sample_reference)
+    ref_rows = sample.rows
+    if ref_rows + unlabelled == 0:
+        raise InputError(f"{_name(reference, 'reference')} has no rows", field="reference")
+    if ref_rows < 2:
         raise InputError(
             f"{_name(reference, 'reference')} needs labelled rows to fit on; "
-            f"{reference_frame.height} of its rows have a label in {options.y_true!r}",
+            f"{ref_rows} of its rows have a label in {options.y_true!r}",
             field="y_true",
         )
     if options.problem != "regression":
-        _check_classes(reference_frame, options, reference)
-    analysis_frame = _with_labels(analysis_frame, options, labels)
+        _check_classes(seen, options, reference)
+    fitted = sample.frame()
 
-    inputs, skipped = _features(options, reference_frame, analysis_frame)
+    # The model's inputs: DLE's features, and the columns the HTML report's drift
+    # section compares. Told from the reference sample when it holds every column
+    # (regression without --features), else from the reference's first batch.
+    if auto:
+        inputs, skipped = _features(options, fitted, ana_names)
+    else:
+        head = stream.each(reference, None, lambda batches: next(batches))
+        inputs, skipped = _features(options, head, ana_names)
     features = inputs if options.problem == "regression" else []
     if options.problem == "regression" and not features:
         raise InputError(
@@ -597,97 +712,154 @@ def estimate_performance(
             hint="Pass --features COL,COL,...",
         )
     problem = _Problem(options, features)
-    problem.fit(reference_frame)
+    problem.fit(fitted)
 
-    ref_chunker, ana_chunker = _chunkers(options, reference_frame.height, analysis_frame.height)
-    ref_chunks = _split(reference_frame, ref_chunker)
-    ana_chunks = _split(analysis_frame, ana_chunker)
-    typical = int(statistics.median(c.rows for c, _ in ana_chunks)) if ana_chunks else 1
-    unit_errors = _sampling_errors(problem, reference_frame, typical, options.seed)
+    def analysis_rows() -> int:
+        assert ana_total is not None
+        return ana_total
 
-    ref_realized = [problem.realized(part) for _, part in ref_chunks]
-    whole = problem.realized(reference_frame)
+    ref_chunker, ana_chunker = _chunkers(options, ref_rows, analysis_rows)
+    keep = _unique([*needed, _LABEL, *features])
+
+    # The analysis data, once, chunk by chunk.
+    ana_columns = _unique(
+        [
+            *needed,
+            options.y_true if options.y_true in ana_names else None,
+            options.id_column,
+            *features,
+            stamp,
+        ]
+    )
+    ana_last = stream.last_rows(analysis, ana_chunker, [stamp]) if stamp else None
+
+    def measure_analysis(batches: Iterator[pl.DataFrame]) -> list[_Measured]:
+        def prepared() -> Iterator[pl.DataFrame]:
+            for frame in batches:
+                frame = _typed_outputs(frame, options, analysis, "analysis")
+                yield _compact(_with_labels(frame, options, labels), options)
+
+        parts = stream.chunk_stream(prepared(), ana_chunker, keep, ana_last)
+        return [_measure(problem, first, chunk, part) for first, chunk, part in parts]
+
+    ana_measured = sorted(
+        stream.each(analysis, ana_columns, measure_analysis), key=lambda m: m.rank
+    )
+    if not ana_measured:
+        raise InputError(
+            f"{_name(analysis, 'analysis')} has no rows: there is nothing to estimate",
+            field="analysis",
+        )
+
+    # The reference's chunks: from the sample when it holds every labelled row, else
+    # from a second pass over the reference.
+    if not sample.capped:
+        ref_measured = [_measure(problem, *split) for split in _split(fitted, ref_chunker)]
+    else:
+        ref_last = None
+        if stamp is not None:
+            ref_last = stream.last_rows(
+                reference,
+                ref_chunker,
+                [stamp, options.y_true],
+                keep=lambda frame: frame.filter(
+                    _typed_labels(
+                        frame.get_column(options.y_true), options.problem, "label"
+                    ).is_not_null()
+                ),
+            )
+
+        def measure_reference(batches: Iterator[pl.DataFrame]) -> list[_Measured]:
+            rows = (_compact(labelled(frame)[0], options) for frame in batches)
+            parts = stream.chunk_stream(rows, ref_chunker, keep, ref_last)
+            return [_measure(problem, first, chunk, part) for first, chunk, part in parts]
+
+        ref_columns = _unique([options.y_true, *needed, *features, stamp])
+        ref_measured = sorted(
+            stream.each(reference, ref_columns, measure_reference), key=lambda m: m.rank
+        )
+
+    typical = int(statistics.median(m.chunk.rows for m in ana_measured))
+    unit_errors = _sampling_errors(problem, fitted, typical, options.seed)
+    whole = problem.realized(fitted)
     thresholds = {
         m: _threshold(
             m,
             options.problem,
             options.thresholds.get(m),
-            [r[m] for r in ref_realized],
+            [r.realized[m] for r in ref_measured],
             whole[m],
             unit_errors[m] / math.sqrt(typical),
         )
         for m in options.metrics
     }
 
-    def results(
-        chunks: list[tuple[Any, pl.DataFrame]], period: str, known: list[dict[str, float]] | None
-    ) -> list[ChunkPerformance]:
-        out = []
-        for i, (chunk, part) in enumerate(chunks):
-            estimates = problem.estimate(part)
-            real = known[i] if known is not None else problem.realized(part)
-            outside = problem.outside(part)
-            out.append(
-                ChunkPerformance(
-                    key=chunk.key,
-                    start=chunk.start,
-                    end=chunk.end,
-                    rows=chunk.rows,
-                    labelled=part.height - part.get_column(_LABEL).null_count(),
-                    metrics=[
-                        _result(
-                            m,
-                            estimates[m],
-                            real[m],
-                            unit_errors[m] / math.sqrt(max(chunk.rows, 1)),
-                            thresholds[m],
-                            options.problem,
-                            options.alert_direction,
-                        )
-                        for m in options.metrics
-                    ],
-                    period=period,
-                    scores_below_reference=None if outside is None else outside[0],
-                    scores_above_reference=None if outside is None else outside[1],
-                    scores_outside_reference=None if outside is None else outside[2],
-                    warnings=_warnings(outside, problem),
-                )
+    def results(measured: list[_Measured], period: str) -> list[ChunkPerformance]:
+        return [
+            ChunkPerformance(
+                key=m.chunk.key,
+                start=m.chunk.start,
+                end=m.chunk.end,
+                rows=m.chunk.rows,
+                labelled=m.labelled,
+                metrics=[
+                    _result(
+                        metric,
+                        m.estimates[metric],
+                        m.realized[metric],
+                        unit_errors[metric] / math.sqrt(max(m.chunk.rows, 1)),
+                        thresholds[metric],
+                        options.problem,
+                        options.alert_direction,
+                    )
+                    for metric in options.metrics
+                ],
+                period=period,
+                scores_below_reference=None if m.outside is None else m.outside[0],
+                scores_above_reference=None if m.outside is None else m.outside[1],
+                scores_outside_reference=None if m.outside is None else m.outside[2],
+                warnings=_warnings(m.outside, problem),
             )
-        return out
+            for m in measured
+        ]
 
+    ana_rows = sum(m.chunk.rows for m in ana_measured)
+    effective_size = None
+    if options.chunk_number is None and not period:
+        size = getattr(ana_chunker, "size", None)
+        effective_size = None if size is None else min(size, max(ref_rows, ana_rows, 1))
     return PerformanceReport(
         problem=options.problem,
         method="dle" if options.problem == "regression" else "cbpe",
-        chunks=results(ana_chunks, "analysis", None),
-        reference_chunks=results(ref_chunks, "reference", ref_realized),
+        chunks=results(ana_measured, "analysis"),
+        reference_chunks=results(ref_measured, "reference"),
         thresholds=thresholds,
         settings={
             **options.settings(),
             "features": features or None,
             "inputs": inputs,
             "skipped_inputs": skipped,
-            "effective_chunk_size": getattr(ana_chunker, "size", None)
-            if options.chunk_number is None and options.chunk_period is None
-            else None,
+            "effective_chunk_size": effective_size,
             "reference_rows_without_label": unlabelled,
+            "reference_sample_rows": fitted.height,
         },
-        reference_rows=reference_frame.height,
+        reference_rows=ref_rows,
     )
 
 
-def _check_classes(reference: pl.DataFrame, options: PerformanceOptions, data: object) -> None:
+def _check_classes(seen: set[Any], options: PerformanceOptions, data: object) -> None:
     """CBPE calibrates each class's scores against the reference labels: every class
     must occur there, or its calibrated probability is a constant and every estimate
     a fiction (a single-class reference would pass for a perfect model)."""
-    values = reference.get_column(_LABEL).drop_nulls().unique().to_list()
+    values = [v for v in seen if v is not None]
     if options.problem == "binary":
-        seen = {f"{float(v):g}" for v in values}
-        missing = [c for c in ("0", "1") if c not in seen]
+        labels = {f"{float(v):g}" for v in values}
+        missing = [c for c in ("0", "1") if c not in labels]
     else:
-        seen = {str(v) for v in values}
-        missing = [c for c in options.classes if c not in seen]
+        labels = {str(v) for v in values}
+        missing = [c for c in options.classes if c not in labels]
     if missing:
-        present = ", ".join(sorted(seen)) or "none"
+        present = ", ".join(sorted(labels)) or "none"
         raise InputError(
             f"class {missing[0]} never occurs in the labels of {_name(data, 'reference')} "
             f"(labels seen: {present}); CBPE needs every class there to calibrate the scores",
