@@ -17,9 +17,12 @@ Chunk keys are computed on the executors by the local engine's own chunkers
 day is the same day (a ``timestamp`` is taken in UTC, as profiling takes it).
 
 Profiles. Each task profiles its rows chunk by chunk (the local engine's
-``profile_chunks`` machinery, sketches sized as for drift); the partial profiles
-(one per chunk a task saw, about 28 KiB per numeric column) are shuffled by chunk and
-merged on the executors, and the driver receives one profile per chunk.
+``profile_chunks`` machinery, sketches sized as for drift): one partial profile per
+chunk a task saw, about 28 KiB per numeric column. Chunks of rows are runs of
+consecutive rows, so a task sees few of them and the driver receives and merges
+about one partial per task plus one per chunk. Periods may be spread over every
+task (unsorted data): their partials are shuffled by chunk and merged on the
+executors first, and the driver receives one profile per period.
 """
 
 from __future__ import annotations
@@ -131,18 +134,34 @@ def _row_numbers(data: DataFrame) -> tuple[Column, int] | None:
     names = getattr(fields, "names", [])
     if "row_index" not in names or "file_path" not in names:
         return None
-    counts = (
-        data.select(F.col("_metadata.file_path").alias("path")).groupBy("path").count().collect()
-    )
+    paths = data.select(F.col("_metadata.file_path").alias("path"))
+    counts: dict[str, int] = {}
+    for row in paths.mapInArrow(_count_task, "path string, count long").collect():
+        counts[row["path"]] = counts.get(row["path"], 0) + int(row["count"])
     offsets: list[Column] = []
     start = 0
-    for row in sorted(counts, key=lambda r: str(r["path"])):
-        offsets += [F.lit(row["path"]), F.lit(start)]
-        start += int(row["count"])
+    for path in sorted(counts):
+        offsets += [F.lit(path), F.lit(start)]
+        start += counts[path]
     if not offsets:
         return F.col("_metadata.row_index").cast("long"), 0
     offset = F.element_at(F.create_map(*offsets), F.col("_metadata.file_path"))
     return (offset + F.col("_metadata.row_index")).cast("long"), start
+
+
+def _count_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """On an executor: the rows of each file among this task's rows."""
+    import pyarrow.compute as pc
+
+    counts: dict[str, int] = {}
+    for batch in batches:
+        for item in pc.value_counts(batch.column(0)).to_pylist():
+            counts[item["values"]] = counts.get(item["values"], 0) + int(item["counts"])
+    if counts:
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(list(counts), pa.string()), pa.array(list(counts.values()), pa.int64())],
+            ["path", "count"],
+        )
 
 
 class RowNumbered(Chunker):
@@ -254,16 +273,16 @@ def profile_chunks(prepared: Prepared, chunker: Chunker) -> list[ChunkProfile]:
     job = functools.partial(_profile_task, names=prepared.names, chunker=numbered)
     try:
         partials = prepared.frame.mapInArrow(job, _PARTIALS_SCHEMA)
-        rows = partials.repartition(_KEY).mapInArrow(_merge_task, _PARTIALS_SCHEMA).collect()
+        if isinstance(chunker, PeriodChunker):
+            partials = partials.repartition(_KEY).mapInArrow(_merge_task, _PARTIALS_SCHEMA)
+        rows = partials.collect()
     except PySparkException as exc:
         raise InputError(f"the Spark job on {prepared.label} failed: {spark_error(exc)}") from exc
-    out = [
-        ChunkProfile(
-            chunker.describe(row[_KEY], int(row[_ROWS]), 0),
-            Profile.from_bytes(bytes(row[_PROFILE])),
-        )
-        for row in rows
-    ]
+    merged: dict[str, Profile] = {}
+    for row in rows:
+        part = Profile.from_bytes(bytes(row[_PROFILE]))
+        merged[row[_KEY]] = merged[row[_KEY]].merge(part) if row[_KEY] in merged else part
+    out = [ChunkProfile(chunker.describe(k, p.rows, 0), p) for k, p in merged.items()]
     return sorted(out, key=lambda c: _sort_key(chunker, c.chunk.key))
 
 
