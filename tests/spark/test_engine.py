@@ -216,6 +216,10 @@ def test_chunks_of_rows_need_a_row_order(files: Path, spark: SparkSession) -> No
     with pytest.raises(InputError, match="no row order for Spark") as caught:
         run_drift_spark(csv, csv, DriftOptions(chunk_size=100), spark=spark)
     assert caught.value.field == "chunk_size"
+    filtered = spark.read.parquet(str(files / "reference.parquet")).where("f2 > 10")
+    with pytest.raises(InputError, match="left out") as caught:
+        run_drift_spark(filtered, filtered, DriftOptions(chunk_size=100), spark=spark)
+    assert caught.value.field == "chunk_size"
     # by period, a CSV needs no order
     daily = DriftOptions(chunk_period="day", timestamp="ts", multivariate=False)
     report = run_drift_spark(csv, csv, daily, spark=spark)

@@ -105,7 +105,7 @@ def prepare(
     total: int | None = None
     if numbered or need_numbers:
         try:
-            numbers = _row_numbers(data)
+            numbers = _row_numbers(data, label)
         except PySparkException as exc:
             raise InputError(f"Spark cannot read {label}: {spark_error(exc)}") from exc
         if numbers is None and need_numbers:
@@ -122,7 +122,7 @@ def prepare(
     return Prepared(data.select(*selected), names, total is not None, total, label)
 
 
-def _row_numbers(data: DataFrame) -> tuple[Column, int] | None:
+def _row_numbers(data: DataFrame, label: str) -> tuple[Column, int] | None:
     """Each row's number in file order and the number of rows; None without a row index."""
     from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
@@ -134,10 +134,23 @@ def _row_numbers(data: DataFrame) -> tuple[Column, int] | None:
     names = getattr(fields, "names", [])
     if "row_index" not in names or "file_path" not in names:
         return None
-    paths = data.select(F.col("_metadata.file_path").alias("path"))
+    paths = data.select(
+        F.col("_metadata.file_path").alias("path"), F.col("_metadata.row_index").alias("index")
+    )
     counts: dict[str, int] = {}
-    for row in paths.mapInArrow(_count_task, "path string, count long").collect():
+    ends: dict[str, int] = {}
+    for row in paths.mapInArrow(_count_task, _COUNTS_SCHEMA).collect():
         counts[row["path"]] = counts.get(row["path"], 0) + int(row["count"])
+        ends[row["path"]] = max(ends.get(row["path"], 0), int(row["end"]))
+    for path, count in counts.items():
+        if count != ends[path]:  # rows 0..end-1 are not all there
+            raise InputError(
+                f"{label}: {ends[path] - count:,} of the {ends[path]:,} rows of {path} are "
+                "left out (a filter?), so the files' order does not number the rows",
+                field="chunk_size",
+                hint="Chunk by time instead (--chunk-period day --timestamp COLUMN), or "
+                "write the rows you want as Parquet",
+            )
     offsets: list[Column] = []
     start = 0
     for path in sorted(counts):
@@ -149,18 +162,28 @@ def _row_numbers(data: DataFrame) -> tuple[Column, int] | None:
     return (offset + F.col("_metadata.row_index")).cast("long"), start
 
 
-def _count_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """On an executor: the rows of each file among this task's rows."""
-    import pyarrow.compute as pc
+_COUNTS_SCHEMA: Final = "path string, count long, end long"
 
+
+def _count_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """On an executor: each file's rows among this task's, and its largest row index + 1."""
     counts: dict[str, int] = {}
+    ends: dict[str, int] = {}
     for batch in batches:
-        for item in pc.value_counts(batch.column(0)).to_pylist():
-            counts[item["values"]] = counts.get(item["values"], 0) + int(item["counts"])
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        grouped = frame.group_by("path").agg(pl.len().alias("n"), pl.col("index").max())
+        for path, n, last in grouped.iter_rows():
+            counts[path] = counts.get(path, 0) + int(n)
+            ends[path] = max(ends.get(path, 0), int(last) + 1)
     if counts:
         yield pa.RecordBatch.from_arrays(
-            [pa.array(list(counts), pa.string()), pa.array(list(counts.values()), pa.int64())],
-            ["path", "count"],
+            [
+                pa.array(list(counts), pa.string()),
+                pa.array(list(counts.values()), pa.int64()),
+                pa.array([ends[p] for p in counts], pa.int64()),
+            ],
+            ["path", "count", "end"],
         )
 
 
