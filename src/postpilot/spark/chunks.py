@@ -52,6 +52,7 @@ __all__ = [
     "ROW",
     "Prepared",
     "RowNumbered",
+    "chunk_order",
     "collect_frame",
     "prepare",
     "profile_chunks",
@@ -283,7 +284,8 @@ def _merge_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 _PARTIALS_SCHEMA: Final = f"{_KEY} string, {_ROWS} long, {_PROFILE} binary"
 
 
-def _sort_key(chunker: Chunker, key: str) -> tuple[int, str]:
+def chunk_order(chunker: Chunker, key: str) -> tuple[int, str]:
+    """Sorts chunk keys: row chunks by number, periods by date."""
     return (int(key), "") if not isinstance(chunker, PeriodChunker) else (0, key)
 
 
@@ -306,7 +308,7 @@ def profile_chunks(prepared: Prepared, chunker: Chunker) -> list[ChunkProfile]:
         part = Profile.from_bytes(bytes(row[_PROFILE]))
         merged[row[_KEY]] = merged[row[_KEY]].merge(part) if row[_KEY] in merged else part
     out = [ChunkProfile(chunker.describe(k, p.rows, 0), p) for k, p in merged.items()]
-    return sorted(out, key=lambda c: _sort_key(chunker, c.chunk.key))
+    return sorted(out, key=lambda c: chunk_order(chunker, c.chunk.key))
 
 
 def _ipc(frame: pl.DataFrame) -> bytes:

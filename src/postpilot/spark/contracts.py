@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from postpilot.contracts import CheckResult, Contract, check_profile, load_contract
-from postpilot.spark.drift import frame_of
-from postpilot.spark.session import session
+from postpilot.spark.session import dataframe, session
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -38,4 +37,4 @@ def check_contract_spark(
     if not isinstance(contract, Contract):
         contract = load_contract(contract)
     spark = spark or session()
-    return check_profile(contract, profile(frame_of(spark, data, "data", spark_format)))
+    return check_profile(contract, profile(dataframe(spark, data, "data", spark_format)))

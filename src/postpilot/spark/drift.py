@@ -22,30 +22,14 @@ from postpilot.monitoring.inputs import check_names, check_options, location
 from postpilot.monitoring.multivariate import SAMPLE_ROWS, RowSampler
 from postpilot.monitoring.run import DriftOptions, compare_chunks
 from postpilot.spark.chunks import prepare, profile_chunks, sample_chunks
-from postpilot.spark.session import read, session
+from postpilot.spark.session import dataframe, session
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
     from postpilot.monitoring.results import DriftReport
 
 __all__ = ["run_drift_spark"]
-
-
-def frame_of(spark: SparkSession, data: object, role: str, spark_format: str | None) -> DataFrame:
-    """``data`` as a Spark DataFrame: read when it is a path or table name."""
-    from pyspark.sql import DataFrame
-
-    if isinstance(data, DataFrame):
-        return data
-    if isinstance(data, str):
-        return read(spark, data, role=role, spark_format=spark_format)
-    kind = type(data)
-    raise InputError(
-        f"the Spark engine reads a path, a table name or a Spark DataFrame, not a "
-        f"{kind.__module__}.{kind.__qualname__}",
-        field=role,
-    )
 
 
 def run_drift_spark(
@@ -61,8 +45,8 @@ def run_drift_spark(
     options = options or DriftOptions()
     check_options(options)
     spark = spark or session()
-    ref_df = frame_of(spark, reference, "reference", spark_format)
-    cur_df = frame_of(spark, current, "current", spark_format)
+    ref_df = dataframe(spark, reference, "reference", spark_format)
+    cur_df = dataframe(spark, current, "current", spark_format)
     for df, data, role in ((ref_df, reference, "reference"), (cur_df, current, "current")):
         if not df.columns:
             raise InputError(f"the {role} data has no columns", **location(data, role))

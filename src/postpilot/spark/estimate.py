@@ -56,13 +56,12 @@ from postpilot.spark.chunks import (
     ROW,
     Prepared,
     RowNumbered,
-    _sort_key,
+    chunk_order,
     collect_frame,
     prepare,
     to_polars,
 )
-from postpilot.spark.drift import frame_of
-from postpilot.spark.session import session, spark_error
+from postpilot.spark.session import dataframe, session, spark_error
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -103,8 +102,8 @@ def estimate_performance_spark(
     ``reference`` and ``analysis`` are paths, table names or Spark DataFrames."""
     _validate(options)
     spark = spark or session()
-    ref_df = frame_of(spark, reference, "reference", spark_format)
-    ana_df = frame_of(spark, analysis, "analysis", spark_format)
+    ref_df = dataframe(spark, reference, "reference", spark_format)
+    ana_df = dataframe(spark, analysis, "analysis", spark_format)
     needed = [c for c in (options.y_pred, *options.proba_columns) if c]
     _require(list(ref_df.columns), [options.y_true, *needed], reference, "reference", None)
     _require(list(ana_df.columns), needed, analysis, "analysis", None)
@@ -322,7 +321,7 @@ def _analysis_chunks(
     except PySparkException as exc:
         raise InputError(f"the Spark job on {prepared.label} failed: {spark_error(exc)}") from exc
     numbers = [_numbers(json.loads(bytes(row[_RESULT]))) for row in rows]
-    return sorted(numbers, key=lambda n: _sort_key(chunker, n[0]))
+    return sorted(numbers, key=lambda n: chunk_order(chunker, n[0]))
 
 
 def _numbers(value: list[Any]) -> _Numbers:

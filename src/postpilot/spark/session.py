@@ -28,7 +28,7 @@ from postpilot.errors import InputError, MissingExtraError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["FORMATS", "is_table", "read", "session", "spark_error"]
+__all__ = ["FORMATS", "dataframe", "is_table", "read", "session", "spark_error"]
 
 FORMATS: Final = ("parquet", "delta", "csv", "orc", "json")
 """The formats ``--spark-format`` accepts."""
@@ -129,6 +129,22 @@ def read(
         raise InputError(
             f"Spark cannot read the {role} data: {spark_error(exc)}", file=source
         ) from exc
+
+
+def dataframe(spark: SparkSession, data: object, role: str, spark_format: str | None) -> DataFrame:
+    """``data`` as a Spark DataFrame: read when it is a path or table name."""
+    from pyspark.sql import DataFrame
+
+    if isinstance(data, DataFrame):
+        return data
+    if isinstance(data, str):
+        return read(spark, data, role=role, spark_format=spark_format)
+    kind = type(data)
+    raise InputError(
+        f"the Spark engine reads a path, a table name or a Spark DataFrame, not a "
+        f"{kind.__module__}.{kind.__qualname__}",
+        field=role,
+    )
 
 
 def spark_error(exc: BaseException) -> str:
