@@ -14,9 +14,11 @@ never skipped.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
@@ -26,6 +28,9 @@ from typer.testing import CliRunner, Result
 from postpilot import Registry
 from postpilot.cli import app
 from tests.helpers import OPENED, CliStore, Run, close_opened_registries
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 # The property tests run with a fixed seed by default, so a red run (CI runs the README's
 # plain `pytest`) is reproducible and a green one stays green. Explore new examples with
@@ -159,3 +164,37 @@ def cli_store(
         store.close()
         if schemas is not None:
             next(schemas, None)  # resuming the generator drops the schema
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """One local Spark session for the whole run (starting one takes seconds): the Spark
+    profiler's tests (tests/profiles/test_spark.py) and the Spark engine's (tests/spark)."""
+    from pyspark.sql import SparkSession
+
+    saved = {name: os.environ.get(name) for name in ("PYSPARK_PYTHON", "SPARK_LOCAL_IP")}
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the executors' Python: this one
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("postpilot-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "768m")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("warehouse")))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
@@ -30,35 +29,17 @@ PARTITIONS = 8
 PART_KEYS = 7  # hash-partitioned into PARTITIONS, so at least one partition is empty
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    saved = {name: os.environ.get(name) for name in ("PYSPARK_PYTHON", "SPARK_LOCAL_IP")}
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # the executors' Python: this one
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("postpilot-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.driver.memory", "512m")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        # not UTC, to check that timestamps are profiled as UTC instants whatever the session's zone
-        .config("spark.sql.session.timeZone", "America/New_York")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+@pytest.fixture(scope="module", autouse=True)
+def _new_york(spark: SparkSession) -> Iterator[None]:
+    """Not UTC, to check that timestamps are profiled as UTC instants whatever the
+    session's zone (the session is the suite's one, tests/conftest.py)."""
+    key = "spark.sql.session.timeZone"
+    saved = spark.conf.get(key)
+    spark.conf.set(key, "America/New_York")
     try:
-        yield session
+        yield
     finally:
-        session.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        spark.conf.set(key, saved)
 
 
 @pytest.fixture(scope="module")

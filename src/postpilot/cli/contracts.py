@@ -23,6 +23,7 @@ from postpilot.cli._base import (
     registry,
 )
 from postpilot.cli._output import check_outputs, staged
+from postpilot.cli.monitoring import Engine, EngineOption, SparkFormat
 from postpilot.contracts import (
     CheckResult,
     Contract,
@@ -142,12 +143,21 @@ def contract_check(
         str, typer.Argument(help="Contract YAML file, or NAME@VERSION from the store.")
     ],
     data: DataArg,
+    engine: EngineOption = Engine.local,
+    spark_format: SparkFormat = None,
     fmt: Format = FormatOption,
 ) -> None:
     """Check a batch against a contract. Exit 0 clean, 1 error findings, 2 unreadable input."""
+    from postpilot.cli.monitoring import check_engine
     from postpilot.contracts import check_contract
 
-    result = check_contract(_load(contract), data)
+    check_engine(engine, spark_format)
+    if engine is Engine.spark:
+        from postpilot.spark.contracts import check_contract_spark
+
+        result = check_contract_spark(_load(contract), data, spark_format=spark_format)
+    else:
+        result = check_contract(_load(contract), data)
     if fmt is Format.json:
         emit_json(result.to_dict())
     else:

@@ -38,6 +38,38 @@ Output = Annotated[
 ]
 
 
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="local: read the files here; spark: the inputs are paths Spark reads "
+        "(s3://..., a Parquet folder) or table names (db.table), computed per chunk on the "
+        "cluster; see docs/spark.md.",
+    ),
+]
+SparkFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-format",
+        help="With --engine spark: parquet, delta, csv, orc or json (default: from the "
+        "path's suffix; a folder is Parquet, or Delta with a _delta_log).",
+    ),
+]
+
+
+def check_engine(engine: Engine, spark_format: str | None) -> None:
+    """``--spark-format`` is for ``--engine spark`` only."""
+    if spark_format is not None and engine is not Engine.spark:
+        raise InputError(
+            "--spark-format is for --engine spark", field="spark_format", hint="Add --engine spark"
+        )
+
+
 def _pairs(items: list[str] | None, option: str, numeric: bool) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
@@ -99,12 +131,15 @@ def drift(
             "--product", help="Store the results (and chunk profiles) under this product."
         ),
     ] = None,
+    engine: EngineOption = Engine.local,
+    spark_format: SparkFormat = None,
     fmt: FormatOption = ReportFormat.table,
     output: Output = None,
 ) -> None:
     """Detect drift. Exit 0 when nothing drifted, 1 when something did, 2 for unusable input."""
     from postpilot.monitoring.run import DriftOptions
 
+    check_engine(engine, spark_format)
     check_outputs({"--output": output}, inputs=[reference, current])
     names = [n.strip() for item in columns or [] for n in item.split(",") if n.strip()]
     options = DriftOptions(
@@ -119,7 +154,7 @@ def drift(
     )
     reg = registry() if product else None
     try:
-        _drift(reg, product, reference, current, options, fmt, output)
+        _drift(reg, product, reference, current, options, fmt, output, engine, spark_format)
     finally:
         if reg is not None:
             reg.close()
@@ -133,13 +168,20 @@ def _drift(
     options: Any,
     fmt: ReportFormat,
     output: Path | None,
+    engine: Engine = Engine.local,
+    spark_format: str | None = None,
 ) -> None:
     from postpilot.monitoring.run import run_drift
 
     if reg is not None and product:
         reg.product(product)  # an unknown product fails before the long part
     with console.status("profiling and comparing ...") if fmt is ReportFormat.table else _nothing():
-        report = run_drift(reference, current, options)
+        if engine is Engine.spark:
+            from postpilot.spark.drift import run_drift_spark
+
+            report = run_drift_spark(reference, current, options, spark_format=spark_format)
+        else:
+            report = run_drift(reference, current, options)
 
     def store() -> None:
         if reg is None or not product:

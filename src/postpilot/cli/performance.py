@@ -22,13 +22,17 @@ from postpilot.cli._output import check_outputs, staged
 from postpilot.cli.monitoring import (
     ChunkPeriod,
     ChunkSize,
+    Engine,
+    EngineOption,
     FormatOption,
     Output,
     ReportFormat,
+    SparkFormat,
     Timestamp,
     _nothing,
     _pairs,
     _report_out,
+    check_engine,
 )
 from postpilot.errors import InputError, NotFoundError
 
@@ -159,6 +163,8 @@ def estimate(
             "performance section after its summary).",
         ),
     ] = True,
+    engine: EngineOption = Engine.local,
+    spark_format: SparkFormat = None,
     fmt: FormatOption = ReportFormat.table,
     output: Output = None,
 ) -> None:
@@ -168,6 +174,7 @@ def estimate(
     """
     from postpilot.performance.run import PerformanceOptions
 
+    check_engine(engine, spark_format)
     check_outputs({"--output": output}, inputs=[reference, analysis])
     _one_way_to_chunk(chunk_size, chunk_number, chunk_period)
     options = PerformanceOptions(
@@ -187,7 +194,8 @@ def estimate(
     )
     with contextlib.ExitStack() as stack:
         reg = stack.enter_context(registry()) if product else None
-        _run(reg, product, options, reference, analysis, drift, fmt, output)
+        spark = (engine is Engine.spark, spark_format)
+        _run(reg, product, options, reference, analysis, drift, fmt, output, spark)
 
 
 def _run(
@@ -199,6 +207,7 @@ def _run(
     drift: bool,
     fmt: ReportFormat,
     output: Path | None,
+    spark: tuple[bool, str | None] = (False, None),
 ) -> None:
     from postpilot.performance.run import estimate_performance
 
@@ -221,12 +230,27 @@ def _run(
             "--id-column joins labels ingested for a product; name it with --product",
             field="id_column",
         )
+    on_spark, spark_format = spark
     with console.status("estimating ...") if fmt is ReportFormat.table else _nothing():
-        report = estimate_performance(reference, analysis, options, labels=labels)
+        if on_spark:
+            from postpilot.spark.estimate import estimate_performance_spark
+
+            if labels is not None:
+                raise InputError(
+                    "--engine spark does not join labels ingested for a product",
+                    field="id_column",
+                    hint="Put the label column (--y-true) in the analysis table, and leave "
+                    "--id-column out",
+                )
+            report = estimate_performance_spark(
+                reference, analysis, options, spark_format=spark_format
+            )
+        else:
+            report = estimate_performance(reference, analysis, options, labels=labels)
 
     def html() -> str:
         title = f"Monitoring: {Path(analysis).name} vs {Path(reference).name}"
-        page = _html(report, title, reference, analysis, options) if drift else None
+        page = _html(report, title, reference, analysis, options, spark) if drift else None
         return page or report.to_html(f"Performance: {Path(analysis).name}")
 
     # Everything that can fail runs before anything lands: the page (with its drift
@@ -308,14 +332,28 @@ def _check_sla(product: str, metric: str, floor: float, problem: str) -> None:
         ) from exc
 
 
-def _html(report: Any, title: str, reference: str, analysis: str, options: Any) -> str | None:
+def _html(
+    report: Any,
+    title: str,
+    reference: str,
+    analysis: str,
+    options: Any,
+    spark: tuple[bool, str | None] = (False, None),
+) -> str | None:
     """The drift report over the model's inputs, with the performance section."""
     from postpilot.monitoring.run import DriftOptions, run_drift
 
     columns = report.settings.get("inputs") or []
     if not columns:
         return None
-    drift_report = run_drift(
+    run: Callable[..., Any] = run_drift
+    if spark[0]:
+        from functools import partial
+
+        from postpilot.spark.drift import run_drift_spark
+
+        run = partial(run_drift_spark, spark_format=spark[1])
+    drift_report = run(
         reference,
         analysis,
         DriftOptions(

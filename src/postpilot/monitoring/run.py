@@ -73,7 +73,7 @@ from postpilot.monitoring.results import (
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
 from postpilot.profiles.column import ColumnProfile, NullColumn, is_identifier
 
-__all__ = ["DriftOptions", "drift_from_profiles", "run_drift"]
+__all__ = ["DriftOptions", "compare_chunks", "drift_from_profiles", "run_drift"]
 
 _MIN_BAND_CHUNKS = 3
 _MIN_UNIVARIATE_BAND_CHUNKS = 2
@@ -195,12 +195,34 @@ def run_drift(
     ):
         if not chunks:
             raise InputError(f"the {role} data has no rows", **location(data, role))
+    return compare_chunks(
+        ref_chunks,
+        cur_chunks,
+        options,
+        reference_chunked=ref_chunker is not None,
+        samplers=(ref_sampler, cur_sampler),
+    )
+
+
+def compare_chunks(
+    ref_chunks: list[ChunkProfile],
+    cur_chunks: list[ChunkProfile],
+    options: DriftOptions,
+    *,
+    reference_chunked: bool,
+    samplers: tuple[RowSampler, RowSampler],
+) -> DriftReport:
+    """The drift report of chunk profiles (none empty) and the multivariate samplers that
+    observed their rows: the part of :func:`run_drift` after the data is read, shared
+    with the Spark engine (``postpilot.spark``), which profiles the chunks on a cluster.
+    ``reference_chunked``: the reference was chunked like the current data (the bands)."""
+    ref_sampler, cur_sampler = samplers
     ref_profile = _merge(ref_chunks)
     cur_profile = _merge(cur_chunks)
     columns, skipped, changes = _columns(ref_profile, cur_profile, options)
     for sampler in (ref_sampler, cur_sampler):
         sampler.columns = columns
-    banded = ref_chunker is not None and len(ref_chunks) >= _MIN_UNIVARIATE_BAND_CHUNKS
+    banded = reference_chunked and len(ref_chunks) >= _MIN_UNIVARIATE_BAND_CHUNKS
     per_column = _univariate(
         ref_profile, columns, ref_chunks if banded else [], cur_chunks, options
     )
