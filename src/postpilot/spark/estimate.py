@@ -52,6 +52,7 @@ from postpilot.performance.run import (
     _warnings,
     _with_labels,
 )
+from postpilot.performance.stream import REFERENCE_SAMPLE_ROWS
 from postpilot.spark.chunks import (
     ROW,
     Prepared,
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
 
 __all__ = ["REFERENCE_ROWS", "estimate_performance_spark"]
 
-REFERENCE_ROWS: Final = 1_000_000
+REFERENCE_ROWS: Final = REFERENCE_SAMPLE_ROWS
 """The most reference rows brought to the driver to fit on; a larger reference is
 sampled uniformly down to about this many (seeded)."""
 _CHUNK: Final = "__postpilot_chunk__"
@@ -134,9 +135,10 @@ def estimate_performance_spark(
             field="y_true",
         )
     if options.problem != "regression":
-        _check_classes(reference_frame, options, reference)
-    analysis_columns = pl.DataFrame(schema={name: pl.Null for name in ana_df.columns})
-    inputs, skipped = _features(options, reference_frame, analysis_columns)
+        _check_classes(
+            set(reference_frame.get_column(_LABEL).unique().to_list()), options, reference
+        )
+    inputs, skipped = _features(options, reference_frame, list(ana_df.columns))
     features = inputs if options.problem == "regression" else []
     if options.problem == "regression" and not features:
         raise InputError(
@@ -159,11 +161,13 @@ def estimate_performance_spark(
     analysis_rows = ana_side.rows if ana_side.rows is not None else ana_side.frame.count()
     if analysis_rows == 0:
         raise InputError(f"{ana_label} has no rows: there is nothing to estimate", field="analysis")
-    ref_chunker, ana_chunker = _chunkers(options, reference_frame.height, analysis_rows)
+    ref_chunker, ana_chunker = _chunkers(
+        options, reference_frame.height, lambda: int(analysis_rows)
+    )
     numbers = _analysis_chunks(ana_side, ana_chunker, problem, analysis)
     ana_chunks = [ana_chunker.describe(key, rows, 0) for key, rows, *_ in numbers]
 
-    ref_chunks = _split(reference_frame, ref_chunker)
+    ref_chunks = [(chunk, part) for _, chunk, part in _split(reference_frame, ref_chunker)]
     typical = int(statistics.median(c.rows for c in ana_chunks)) if ana_chunks else 1
     unit_errors = _sampling_errors(problem, reference_frame, typical, options.seed)
     ref_realized = [problem.realized(part) for _, part in ref_chunks]
