@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -23,15 +23,11 @@ from postpilot.cli._base import (
     registry,
 )
 from postpilot.cli._output import check_outputs, staged
-from postpilot.contracts import (
-    CheckResult,
-    Contract,
-    diff_contracts,
-    dumps_contract,
-    load_contract,
-)
 from postpilot.errors import InputError
-from postpilot.registry.contracts import StoredContract
+
+if TYPE_CHECKING:  # pydantic and the store: imported by the commands that use them
+    from postpilot.contracts import CheckResult, Contract
+    from postpilot.registry.contracts import StoredContract
 
 contract_app = app_group(
     "contract", "Data contracts: inferred from training data, checked on every batch."
@@ -116,6 +112,8 @@ def contract_infer(
         created_by=reg.actor if reg else None,
         file=data,
     )
+    from postpilot.contracts import dumps_contract
+
     profile_bytes = reference.to_bytes()
     # The YAML, the profile and the stored version land together, or none of them.
     with staged() as files:
@@ -163,6 +161,8 @@ def contract_diff(
     fmt: Format = FormatOption,
 ) -> None:
     """Show what changed between two versions of a contract."""
+    from postpilot.contracts import diff_contracts
+
     changes = diff_contracts(_load(old), _load(new))
     if fmt is Format.json:
         emit_json(
@@ -209,11 +209,15 @@ def contract_show(
 ) -> None:
     """Print a stored contract's YAML."""
     name, _, version = ref.partition("@")
+    from postpilot.contracts import dumps_contract
+
     stored = registry().contract(name, int(version) if version.isdigit() else None)
     typer.echo(dumps_contract(stored.contract), nl=False)
 
 
 def _load(ref: str) -> Contract:
+    from postpilot.contracts import load_contract
+
     match = _STORED.match(ref)
     if match and not Path(ref).exists():
         return registry().contract(match["name"], int(match["version"])).contract
