@@ -70,6 +70,7 @@ def contract_infer(
     ] = True,
 ) -> None:
     """Infer a contract from training data; writes the YAML and the reference profile."""
+    from postpilot.contracts import dumps_contract
     from postpilot.contracts.infer import infer_contract
     from postpilot.profiles import profile
 
@@ -112,8 +113,6 @@ def contract_infer(
         created_by=reg.actor if reg else None,
         file=data,
     )
-    from postpilot.contracts import dumps_contract
-
     profile_bytes = reference.to_bytes()
     # The YAML, the profile and the stored version land together, or none of them.
     with staged() as files:
@@ -208,9 +207,9 @@ def contract_show(
     ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION from the store.")],
 ) -> None:
     """Print a stored contract's YAML."""
-    name, _, version = ref.partition("@")
     from postpilot.contracts import dumps_contract
 
+    name, _, version = ref.partition("@")
     stored = registry().contract(name, int(version) if version.isdigit() else None)
     typer.echo(dumps_contract(stored.contract), nl=False)
 
