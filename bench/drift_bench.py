@@ -495,6 +495,9 @@ def load_reused(text: str, rows: list[int]) -> dict[int, dict[str, Reused]]:
     """The peers' rows at each of ``rows`` in an earlier drift.md section's ``text``."""
     when = re.search(r"^Measured (.+? UTC)", text, re.M)
     measured = when.group(1) if when else "an earlier run"
+    load = re.search(r"Load average at the start: ([\d.]+)", text)
+    if load:  # a ratio against rows measured at another load says less: name it
+        measured += f" at load average {load.group(1)}"
     packages = re.search(r"peer venv: ([^\n]*)", text)
     versions = packages.group(1).strip() if packages else "unknown"
     labels = {LABELS[t]: t for t in PEERS}
