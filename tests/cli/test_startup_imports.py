@@ -69,7 +69,11 @@ def run_cli(invocations: list[list[str]]) -> dict[str, list[object]]:
 
 
 def group_names() -> list[str]:
-    return sorted(str(group.typer_instance.info.name) for group in app.registered_groups)
+    return sorted(
+        str(group.typer_instance.info.name)
+        for group in app.registered_groups
+        if group.typer_instance is not None
+    )
 
 
 def command_names() -> list[str]:

@@ -38,12 +38,15 @@ _LAZY = frozenset({"Registry", "resolve_actor"})
 """Names imported from :mod:`postpilot.registry.registry` on first use (PEP 562)."""
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module("postpilot.registry.registry"), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # hidden from type checkers, which see the imports above: an
+    # unknown name stays an error for them instead of an Any from __getattr__
+
+    def __getattr__(name: str) -> Any:
+        if name not in _LAZY:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module("postpilot.registry.registry"), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
