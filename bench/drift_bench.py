@@ -498,6 +498,9 @@ def load_reused(text: str, rows: list[int]) -> dict[int, dict[str, Reused]]:
     load = re.search(r"Load average at the start: ([\d.]+)", text)
     if load:  # a ratio against rows measured at another load says less: name it
         measured += f" at load average {load.group(1)}"
+    model = re.search(r"^- Machine: (.+?), \d+ CPUs", text, re.M)
+    if model and model.group(1) != machine().get("Model name"):  # nor on another CPU
+        measured += f" on {model.group(1)}"
     packages = re.search(r"peer venv: ([^\n]*)", text)
     versions = packages.group(1).strip() if packages else "unknown"
     labels = {LABELS[t]: t for t in PEERS}
