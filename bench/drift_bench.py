@@ -44,6 +44,19 @@ Run (from the repository root)::
 
 Tools get every core of the machine by default (as in ``profile_bench.py``);
 ``--cores N`` pins every tool to N CPUs.
+
+``--reuse-peers bench/results/drift.md`` measures only the tools in ``--tools`` and shows
+the peers' rows of that earlier section beside them, marked as not measured again (with
+the date they were measured); their times count for the ratios. For a change to
+postpilot alone, where the peers' runs would take most of an hour::
+
+    .venv/bin/python bench/drift_bench.py --rows 1000000 --tools postpilot polars \\
+        --reuse-peers bench/results/drift.md --before main
+
+The row counts of that section this run does not measure are kept, verbatim and dated.
+``--before REV`` also runs postpilot with the ``src/`` of git revision ``REV`` (same
+interpreter and packages), interleaved with the other tools, so a change's effect is
+measured under the same load.
 """
 
 from __future__ import annotations
@@ -52,8 +65,12 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -119,11 +136,21 @@ TELEMETRY_OFF = {
     "EVIDENTLY_DISABLE_TELEMETRY": "1",
     "POLARS_SKIP_CPU_CHECK": "1",
 }
-TOOLS = ("postpilot", "polars", "evidently", "nannyml", "nannyml-chunked", "whylogs")
-POSTPILOT, FLOOR, EVIDENTLY, NANNYML, NANNYML_CHUNKED, WHYLOGS = TOOLS
+TOOLS = (
+    "postpilot",
+    "postpilot-before",
+    "polars",
+    "evidently",
+    "nannyml",
+    "nannyml-chunked",
+    "whylogs",
+)
+POSTPILOT, BEFORE, FLOOR, EVIDENTLY, NANNYML, NANNYML_CHUNKED, WHYLOGS = TOOLS
+DEFAULT_TOOLS = [t for t in TOOLS if t != BEFORE]  # BEFORE runs with --before REV
 PEERS = (EVIDENTLY, NANNYML, NANNYML_CHUNKED, WHYLOGS)
 LABELS = {
     POSTPILOT: "postpilot `run_drift` (no multivariate)",
+    BEFORE: "postpilot `run_drift`, older code",  # named after the revision in main()
     FLOOR: "polars PSI pass (the floor)",
     EVIDENTLY: "Evidently `DataDriftPreset`",
     NANNYML: "NannyML `UnivariateDriftCalculator`, `chunk_number=1`",
@@ -388,6 +415,7 @@ def work_whylogs(reference: Path, current: Path) -> dict[str, Any]:
 
 WORKERS = {
     POSTPILOT: work_postpilot,
+    BEFORE: work_postpilot,  # run with the older revision's src/ first on PYTHONPATH
     FLOOR: work_polars,
     EVIDENTLY: work_evidently,
     NANNYML: work_nannyml,
@@ -428,6 +456,7 @@ class Size:
     generation: list[Run] = field(default_factory=list)
     runs: dict[str, list[Run]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    reused: dict[str, Reused] = field(default_factory=dict)
 
     def ok_runs(self, tool: str) -> list[Run]:
         return [r for r in self.runs.get(tool, []) if r.ok]
@@ -436,9 +465,102 @@ class Size:
         runs = self.ok_runs(tool)
         return statistics.median(r.out[key] for r in runs) if runs else None
 
-    def fastest_peer(self) -> tuple[str, float] | None:
-        found = [(t, m) for t in PEERS if (m := self.median(t)) is not None]
+    def fastest_peer(self, key: str = "work_s") -> tuple[str, float] | None:
+        """The fastest peer and its median ``work_s`` (time in the process) or ``wall_s``
+        (the whole process), over measured and reused peers."""
+        found = []
+        for tool in PEERS:
+            runs = self.ok_runs(tool)
+            if runs:
+                values = [r.wall_s if key == "wall_s" else r.out[key] for r in runs]
+                found.append((tool, statistics.median(values)))
+            elif tool in self.reused:
+                reused = self.reused[tool]
+                found.append((tool, reused.wall_s if key == "wall_s" else reused.work_s))
         return min(found, key=lambda p: p[1]) if found else None
+
+
+@dataclass
+class Reused:
+    """A peer's row of an earlier run's section, shown again but not measured again."""
+
+    measured: str  # when, as the earlier section says
+    versions: str  # the peer venv's packages, as the earlier section lists them
+    work_s: float  # its median time in the process
+    wall_s: float  # its median process wall
+    cells: list[str]  # the row's cells from "time (median)" to "columns flagged"
+
+
+def load_reused(text: str, rows: list[int]) -> dict[int, dict[str, Reused]]:
+    """The peers' rows at each of ``rows`` in an earlier drift.md section's ``text``."""
+    when = re.search(r"^Measured (.+? UTC)", text, re.M)
+    measured = when.group(1) if when else "an earlier run"
+    load = re.search(r"Load average at the start: ([\d.]+)", text)
+    if load:  # a ratio against rows measured at another load says less: name it
+        measured += f" at load average {load.group(1)}"
+    model = re.search(r"^- Machine: (.+?), \d+ CPUs", text, re.M)
+    if model and model.group(1) != machine().get("Model name"):  # nor on another CPU
+        measured += f" on {model.group(1)}"
+    packages = re.search(r"peer venv: ([^\n]*)", text)
+    versions = packages.group(1).strip() if packages else "unknown"
+    labels = {LABELS[t]: t for t in PEERS}
+    found: dict[int, dict[str, Reused]] = {}
+    current = None
+    for line in text.splitlines():
+        heading = re.match(r"^### ([\d,]+) rows per set", line)
+        if heading:
+            current = int(heading.group(1).replace(",", ""))
+            continue
+        if current not in rows or not line.startswith("| "):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        tool = labels.get(cells[0])
+        if tool is None or len(cells) < 8:
+            continue
+        found.setdefault(current, {})[tool] = Reused(
+            measured, versions, _seconds(cells[1]), _seconds(cells[4]), cells[1:8]
+        )
+    return found
+
+
+@dataclass
+class Kept:
+    """An earlier section's results at a row count this run does not measure."""
+
+    measured: str
+    lines: list[str]  # its table and per-column statistics, as they were
+    targets: list[str]  # its target lines
+
+
+def load_kept(text: str, rows: list[int]) -> dict[int, Kept]:
+    """The row counts of an earlier drift.md section's ``text`` other than ``rows``, verbatim."""
+    when = re.search(r"^Measured (.+? UTC)", text, re.M)
+    measured = when.group(1) if when else "an earlier run"
+    kept: dict[int, Kept] = {}
+    current: int | None = None
+    in_targets = False
+    for line in text.splitlines():
+        heading = re.match(r"^### ([\d,]+) rows per set", line)
+        if heading:
+            current = int(heading.group(1).replace(",", ""))
+            in_targets = False
+            if current not in rows:
+                kept[current] = Kept(measured, [], [])
+            continue
+        if line.startswith("### Targets"):
+            current, in_targets = None, True
+            continue
+        if in_targets:
+            for count, item in kept.items():
+                if f" {count:,} rows" in line:
+                    item.targets.append(line)
+        elif current in kept:
+            kept[current].lines.append(line)
+    return kept
+
+
+def _seconds(cell: str) -> float:
+    return float(cell.removesuffix(" s").replace(",", ""))
 
 
 def child_env(cores: int | None) -> dict[str, str]:
@@ -530,8 +652,13 @@ def load_previous(args: argparse.Namespace) -> list[Size]:
 def bench(args: argparse.Namespace) -> list[Size]:
     env = child_env(args.cores)
     done: list[Size] = load_previous(args)
+    reused = load_reused(args.reuse_text, args.rows) if args.reuse_peers else {}
+    before_env = {**env, "PYTHONPATH": str(args.before_src)} if args.before else env
     for rows in sorted(args.rows):
         size = prepare(rows, args, env)
+        size.reused = {t: r for t, r in reused.get(rows, {}).items() if t not in args.tools}
+        for tool in size.reused:
+            log(f"{tool} at {rows:,} rows: reused from {args.reuse_peers}, not measured")
         planned = {}
         for tool in (t for t in TOOLS if t in args.tools):
             count, why = runs_for(tool, rows, done, args)
@@ -548,7 +675,8 @@ def bench(args: argparse.Namespace) -> list[Size]:
                     continue  # it failed on the first run: record that once
                 python = args.peer_python if tool in PEERS else args.postpilot_python
                 pin = ["--cores", str(args.cores)] if args.cores else []
-                run = measure(python, ["--worker", tool, *pin, *files], env, args.timeout)
+                run_env = before_env if tool == BEFORE else env
+                run = measure(python, ["--worker", tool, *pin, *files], run_env, args.timeout)
                 size.runs.setdefault(tool, []).append(run)
                 state = (
                     f"{run.out['work_s']:.2f} s work, flagged {run.out['flagged']}"
@@ -623,6 +751,21 @@ def table(size: Size) -> list[str]:
                 f"| {LABELS[tool]}: failed: {failed[0].error.replace('|', '/')} "
                 f"| | | | | {fmt_mib(failed[0].max_rss)} | | | | |"
             )
+        if tool in size.reused and not runs:
+            old = size.reused[tool]
+            vs_floor = f"{old.work_s / floor:.2f}x" if floor else "n/a"
+            vs_peer = (
+                "fastest peer"
+                if fastest and tool == fastest[0]
+                else f"{old.work_s / fastest[1]:.2f}x"
+                if fastest
+                else "n/a"
+            )
+            lines.append(
+                f"| {LABELS[tool]} (measured {old.measured}, not again) | "
+                + " | ".join(old.cells)
+                + f" | {vs_floor} | {vs_peer} |"
+            )
         if tool in size.skipped and not runs:
             lines.append(f"| {LABELS[tool]}: {size.skipped[tool]} | | | | | | | | | |")
         elif tool in size.skipped:
@@ -665,6 +808,40 @@ def targets(sizes: list[Size]) -> list[str]:
             f"- At least {PEER_TARGET:g}x faster than the fastest of Evidently / NannyML / "
             f"whylogs, {size.rows:,} rows: {verdict(speedup >= PEER_TARGET)}: {speedup:.1f}x "
             f"({fmt_s(post)} vs {fmt_s(fastest[1])} for {fastest[0]}; {how})."
+        )
+    for size in sizes:
+        runs, fastest = size.ok_runs(POSTPILOT), size.fastest_peer("wall_s")
+        if not runs or fastest is None:
+            continue
+        post = statistics.median(r.wall_s for r in runs)
+        speedup = fastest[1] / post
+        how = (
+            f"{speedup / PEER_TARGET:.2f}x the target"
+            if speedup >= PEER_TARGET
+            else f"needs to be {PEER_TARGET / speedup:.2f}x faster"
+        )
+        reused = (
+            f"; {fastest[0]} measured {size.reused[fastest[0]].measured}"
+            if (fastest[0] in size.reused)
+            else ""
+        )
+        lines.append(
+            f"- At least {PEER_TARGET:g}x faster than the fastest peer as a user waits for it "
+            f"(whole process: interpreter start, imports, reading, the work), {size.rows:,} "
+            f"rows: {verdict(speedup >= PEER_TARGET)}: {speedup:.1f}x ({fmt_s(post)} vs "
+            f"{fmt_s(fastest[1])} for {fastest[0]}{reused}; {how})."
+        )
+    for size in sizes:
+        now, then = size.ok_runs(POSTPILOT), size.ok_runs(BEFORE)
+        if not now or not then:
+            continue
+        wall = [statistics.median(r.wall_s for r in runs) for runs in (then, now)]
+        cpu = [statistics.median(r.cpu_s for r in runs) for runs in (then, now)]
+        lines.append(
+            f"- This tree against {LABELS[BEFORE]} (`--before`), interleaved in the same "
+            f"runs, {size.rows:,} rows: whole "
+            f"process {fmt_s(wall[0])} -> {fmt_s(wall[1])} ({wall[1] / wall[0] - 1:+.0%}), CPU "
+            f"time {fmt_s(cpu[0])} -> {fmt_s(cpu[1])} ({cpu[1] / cpu[0] - 1:+.0%})."
         )
     for size in sizes:
         post, floor = size.median(POSTPILOT), size.median(FLOOR)
@@ -712,6 +889,9 @@ def versions_seen(sizes: list[Size]) -> str:
         if runs:
             found = ", ".join(f"{p} {v}" for p, v in runs[0].out["versions"].items())
             parts.append(f"{label}: {found}")
+    reused = [r for s in sizes for r in s.reused.values()]
+    if reused and not any(s.ok_runs(t) for s in sizes for t in PEERS):
+        parts.append(f"peer venv (rows measured {reused[0].measured}): {reused[0].versions}")
     return "; ".join(parts) or "unknown (no tool ran)"
 
 
@@ -735,8 +915,11 @@ def command_of(args: argparse.Namespace, rows: str) -> str:
         command += f" --cores {args.cores}"
     if args.seed != 0:
         command += f" --seed {args.seed}"
-    if list(args.tools) != list(TOOLS):
-        command += f" --tools {' '.join(args.tools)}"
+    tools = [t for t in args.tools if t != BEFORE]
+    if tools != DEFAULT_TOOLS:
+        command += f" --tools {' '.join(tools)}"
+    if getattr(args, "before", None):
+        command += f" --before {args.before}"
     if args.peer_budget != DEFAULT_PEER_BUDGET:
         command += f" --peer-budget {args.peer_budget:g}"
     if args.timeout != DEFAULT_TIMEOUT:
@@ -745,6 +928,8 @@ def command_of(args: argparse.Namespace, rows: str) -> str:
         command += f" --memory-share {args.memory_share:g}"
     if getattr(args, "keep_previous", False):
         command += " --keep-previous"
+    if getattr(args, "reuse_peers", None):
+        command += f" --reuse-peers {args.reuse_peers}"
     peer = getattr(args, "peer_python", None)
     if peer and Path(peer) != DRIFT_VENV / "bin" / "python":
         # Peers run in another venv, e.g. the project's (nannyml is in its compare extra).
@@ -821,17 +1006,30 @@ def render(sizes: list[Size], args: argparse.Namespace, load: tuple[list[float],
         "```",
         "",
     ]
+    measured_rows = [s.rows for s in sizes]
+    kept = load_kept(args.reuse_text, measured_rows) if args.reuse_peers else {}
     for size in sizes:
         lines += [*table(size), ""]
         lines += details(size)
-    lines += targets(sizes)
+    for rows, item in sorted(kept.items()):
+        lines += [
+            f"### {rows:,} rows per set (two sets; measured {item.measured}, not in this run)",
+            *item.lines,
+        ]
+    lines += [
+        line
+        for line in targets(sizes)  # a kept row count's RSS line replaces "not measured"
+        if not (RSS_TARGET_ROWS in kept and line.endswith("not measured in this run."))
+    ]
+    for _, item in sorted(kept.items()):
+        lines += [f"{line} (Measured {item.measured}.)" for line in item.targets]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def save_raw(sizes: list[Size], args: argparse.Namespace) -> None:
     """Every run's measurements, as JSON, next to the data (not committed)."""
     raw = {
-        "args": {k: v for k, v in vars(args).items() if k != "paths"},
+        "args": {k: v for k, v in vars(args).items() if k not in ("paths", "reuse_text")},
         "sizes": [
             {
                 "rows": s.rows,
@@ -860,7 +1058,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data")
     parser.add_argument("--cores", type=int, default=None, help="pin every tool to N CPUs")
-    parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
+    parser.add_argument("--tools", nargs="+", choices=DEFAULT_TOOLS, default=DEFAULT_TOOLS)
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="also run postpilot with the src/ of this git revision (same interpreter and "
+        "packages, its src/ first on PYTHONPATH), interleaved with the others",
+    )
     parser.add_argument(
         "--memory-share",
         type=float,
@@ -883,6 +1087,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="keep the other row counts of the last run (bench/.data/drift-bench-last.json) "
         "in the results, e.g. to add 10M rows to a finished 1M run",
+    )
+    parser.add_argument(
+        "--reuse-peers",
+        metavar="SECTION_MD",
+        help="show the peers' rows of this earlier drift.md section (at the same row counts) "
+        "instead of measuring them again, marked as such; the tools in --tools are measured",
     )
     parser.add_argument(
         "--postpilot-python",
@@ -913,6 +1123,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def checkout_src(revision: str, into: Path) -> Path:
+    """``src/`` of git ``revision``, unpacked under ``into``."""
+    archive = into / "src.tar"
+    with archive.open("wb") as out:
+        subprocess.run(["git", "archive", revision, "src"], cwd=ROOT, stdout=out, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.worker:
@@ -920,9 +1140,23 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.postpilot_python).exists():
         print(f"error: {args.postpilot_python} does not exist", file=sys.stderr)
         return 2
+    # read once: the run rewrites bench/results/drift.md, which may be this very file
+    args.reuse_text = Path(args.reuse_peers).read_text(encoding="utf-8") if args.reuse_peers else ""
     start_load = args.start_load = list(os.getloadavg())
     log(f"load average {start_load[0]:.2f}, {start_load[1]:.2f}, {start_load[2]:.2f}")
-    sizes = bench(args)
+    with tempfile.TemporaryDirectory(prefix="drift-bench-before-") as tmp:
+        if args.before:
+            args.before_src = checkout_src(args.before, Path(tmp))
+            args.before_commit = subprocess.run(
+                ["git", "rev-parse", "--short", args.before],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            args.tools = [*args.tools, BEFORE]
+            LABELS[BEFORE] = f"postpilot `run_drift`, the code of {args.before_commit}"
+        sizes = bench(args)
     section = render(sizes, args, (start_load, list(os.getloadavg())))
     profile_bench.publish(section, RESULTS, no_report=args.no_report)
     return 0

@@ -49,9 +49,7 @@ from postpilot.cli.people import person_app, team_app
 from postpilot.cli.performance import estimate
 from postpilot.cli.policies import incident_app, monitor_app, notify_app, policy_app
 from postpilot.cli.products import product_app, role_app, source_app
-from postpilot.demo import demo_in_tempdir, run_demo
 from postpilot.errors import InputError
-from postpilot.registry import Registry
 
 __all__ = ["app", "main"]
 
@@ -140,6 +138,8 @@ def demo(
     ] = None,
 ) -> None:
     """Replay the registry's story on a fresh embedded store."""
+    from postpilot.demo import demo_in_tempdir, run_demo
+    from postpilot.registry import Registry
 
     def say(text: str) -> None:
         console.print(text, markup=False, highlight=False)

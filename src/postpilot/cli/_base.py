@@ -23,16 +23,18 @@ import traceback
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import DBAPIError
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from postpilot.errors import ContractError, PostpilotError
-from postpilot.registry import Registry, to_data
+from postpilot.registry import to_data
+
+if TYPE_CHECKING:  # the registry (SQLAlchemy) is imported when a command opens it
+    from postpilot.registry import Registry
 
 try:  # typer 0.2x vendors click as typer._click; older typer uses click itself
     from typer._click import exceptions as _click_errors
@@ -310,7 +312,10 @@ def foreign_error_line(exc: BaseException) -> str | None:
     IntegrityError, ...) and a file that cannot be used (PermissionError,
     IsADirectoryError, ...) are the user's to fix, not bugs.
     """
-    if isinstance(exc, DBAPIError):
+    # SQLAlchemy is imported by the commands that use the store; if it is not loaded,
+    # nothing raised a DBAPIError, and --help need not import it to find out
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError):
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
         return _one_line(
             f"error: the metadata store refused the operation: {reason}; check "
@@ -340,8 +345,34 @@ _PASS_THROUGH: tuple[type[BaseException], ...] = (
 """Exceptions that are click's own signalling: never an error of the command."""
 
 
+def _light_help(option: Any) -> Any:
+    """The help flag, spared typer's pydantic coercion.
+
+    typer (0.2x) coerces each parameter it processes through a pydantic TypeAdapter,
+    built on first use even for a flag that was left out (value None). The help flag
+    is processed on every run, so ``postpilot version`` would import pydantic
+    (0.15-0.2 s on a 2-core machine) to coerce nothing. Its value is None or True,
+    which need no coercion: it gets typer's pass-through coercion instead (None stays
+    None, a bool is accepted as it is). With another typer, its own coercion is kept.
+    """
+    if option is None or getattr(option, "_runtime_param", False) is not None:
+        return option
+    try:
+        from typer._coercion import PassThroughRuntimeParam
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        return option
+    descriptor = option.type_descriptor
+    option._runtime_param = PassThroughRuntimeParam(
+        parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
+    )
+    return option
+
+
 class Command(TyperCommand):
     """A command whose errors follow the one error path (see the module's docstring)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _light_help(super().get_help_option(ctx))
 
     def invoke(self, ctx: Any) -> Any:
         opened: list[Registry] = []
@@ -380,7 +411,14 @@ _NO_ARGS_IS_HELP: tuple[type[BaseException], ...] = tuple(
 )
 
 
-class RootGroup(TyperGroup):
+class Group(TyperGroup):
+    """A command group (``postpilot person``, ...)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _light_help(super().get_help_option(ctx))
+
+
+class RootGroup(Group):
     """The ``postpilot`` group: parser errors of every command become one ``error:`` line.
 
     Click prints a parser error as a ``Usage:``/``Try``/``Error:`` block; here it
@@ -434,7 +472,7 @@ def app_group(name: str | None, help: str, *, root: bool = False) -> typer.Typer
     return typer.Typer(
         name=name,
         help=help,
-        cls=RootGroup if root else TyperGroup,
+        cls=RootGroup if root else Group,
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode=None,
@@ -452,6 +490,8 @@ def registry() -> Registry:
 
     Closed (its connections returned to the server) when the command ends.
     """
+    from postpilot.registry import Registry
+
     reg = Registry()
     opened = _OPENED.get()
     if opened is not None:

@@ -19,7 +19,6 @@ from postpilot.cli._base import (
     registry,
 )
 from postpilot.registry import AuditEvent, AuditVerification
-from postpilot.registry.audit import canonical_json
 
 audit_app = app_group("audit", "The append-only, hash-chained audit log.")
 
@@ -45,6 +44,8 @@ def audit_verify(fmt: Format = FormatOption) -> None:
 def _short(value: object) -> str:
     if value is None:
         return ""
+    from postpilot.registry.audit import canonical_json  # SQLAlchemy: only when printing
+
     text = value if isinstance(value, str) else canonical_json(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -24,15 +24,11 @@ from postpilot.cli._base import (
 )
 from postpilot.cli._output import check_outputs, staged
 from postpilot.cli.monitoring import Engine, EngineOption, SparkFormat
-from postpilot.contracts import (
-    CheckResult,
-    Contract,
-    diff_contracts,
-    dumps_contract,
-    load_contract,
-)
 from postpilot.errors import InputError
-from postpilot.registry.contracts import StoredContract
+
+if TYPE_CHECKING:  # pydantic and the store: imported by the commands that use them
+    from postpilot.contracts import CheckResult, Contract
+    from postpilot.registry.contracts import StoredContract
 
 contract_app = app_group(
     "contract", "Data contracts: inferred from training data, checked on every batch."
@@ -75,6 +71,7 @@ def contract_infer(
     ] = True,
 ) -> None:
     """Infer a contract from training data; writes the YAML and the reference profile."""
+    from postpilot.contracts import dumps_contract
     from postpilot.contracts.infer import infer_contract
     from postpilot.profiles import profile
 
@@ -173,6 +170,8 @@ def contract_diff(
     fmt: Format = FormatOption,
 ) -> None:
     """Show what changed between two versions of a contract."""
+    from postpilot.contracts import diff_contracts
+
     changes = diff_contracts(_load(old), _load(new))
     if fmt is Format.json:
         emit_json(
@@ -218,12 +217,16 @@ def contract_show(
     ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION from the store.")],
 ) -> None:
     """Print a stored contract's YAML."""
+    from postpilot.contracts import dumps_contract
+
     name, _, version = ref.partition("@")
     stored = registry().contract(name, int(version) if version.isdigit() else None)
     typer.echo(dumps_contract(stored.contract), nl=False)
 
 
 def _load(ref: str) -> Contract:
+    from postpilot.contracts import load_contract
+
     match = _STORED.match(ref)
     if match and not Path(ref).exists():
         return registry().contract(match["name"], int(match["version"])).contract

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,8 +18,9 @@ from postpilot.cli._base import (
     plain,
     registry,
 )
-from postpilot.registry.label_files import read_label_file
-from postpilot.registry.labels import LabelIngest
+
+if TYPE_CHECKING:
+    from postpilot.registry.labels import LabelIngest
 
 __all__ = ["labels_app"]
 
@@ -52,6 +53,8 @@ def labels_ingest(
     whole file is checked first: a missing column, an empty id or label, or an
     id given twice stops the ingest with nothing written.
     """
+    from postpilot.registry.label_files import read_label_file
+
     reg = registry()
     reg.product(product)  # an unknown product fails before the file is read
     with _status(f"reading {plain(file)} ...", fmt):

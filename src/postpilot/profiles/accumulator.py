@@ -24,12 +24,20 @@ _WIDENING = {"int", "float"}  # the one change of type a column may make: int to
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The sketch sizes and limits of a profiling run."""
+    """The sketch sizes and limits of a profiling run.
+
+    ``continuous_distinct`` False leaves out the distinct-count (HLL) sketch of float
+    and temporal columns, whose ``distinct_count`` then raises InputError. A drift run
+    does so: it asks only string and int columns for their distinct count (to tell an
+    identifier), and hashing nearly every value of a float column is a good part of
+    the cost of its profile.
+    """
 
     kll_k: int
     hll_lg_k: int
     frequent_lg_size: int
     max_exact_values: int
+    continuous_distinct: bool = True
 
 
 class ColumnAccumulator:
@@ -84,12 +92,14 @@ class ColumnAccumulator:
                 frequent_lg_size=s.frequent_lg_size,
                 hll_lg_k=s.hll_lg_k,
             )
+        continuous = batch.kind == "float" or batch.kind in TEMPORAL_TYPES
+        lg_k = s.hll_lg_k if s.continuous_distinct or not continuous else None
         if batch.kind in TEMPORAL_TYPES:
             return TemporalAccumulator(
                 self.name,
                 batch.kind,
                 timezone=batch.timezone,
                 kll_k=s.kll_k,
-                hll_lg_k=s.hll_lg_k,
+                hll_lg_k=lg_k,
             )
-        return NumericAccumulator(self.name, batch.kind, kll_k=s.kll_k, hll_lg_k=s.hll_lg_k)
+        return NumericAccumulator(self.name, batch.kind, kll_k=s.kll_k, hll_lg_k=lg_k)

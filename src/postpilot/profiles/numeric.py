@@ -2,7 +2,9 @@
 
 Exact parts: counts (``rows``, ``nulls``, ``nans``), ``min``, ``max`` and the
 moments (count, mean, M2). Sketches: a KLL quantiles sketch (``kll``, ranks within
-``rank_error`` of the truth at 99% confidence) and an HLL distinct-count sketch.
+``rank_error`` of the truth at 99% confidence) and an HLL distinct-count sketch,
+which a profile made without one (``hll`` None: a drift run's float and temporal
+columns, see :class:`~postpilot.profiles.accumulator.Settings`) does not hold.
 NaN is counted in ``nans`` and left out of everything else; infinities are
 values (they make ``mean`` and ``std`` infinite or NaN). Integers enter the
 sketches as doubles, exact up to 2**53.
@@ -52,7 +54,7 @@ class NumericColumn(ColumnProfile):
         max: Number | None,
         moments: Moments,
         kll: ds.kll_doubles_sketch,
-        hll: ds.hll_sketch,
+        hll: ds.hll_sketch | None,
     ) -> None:
         super().__init__(name, type, rows, nulls)
         self.nans = nans
@@ -131,6 +133,13 @@ class NumericColumn(ColumnProfile):
         return None if self.kll.is_empty() else list(self.kll.get_pmf(points, True))
 
     def distinct_count(self, std_devs: int = 2) -> Estimate:
+        if self.hll is None:
+            raise InputError(
+                f"the profile of column '{self.name}' has no distinct count: it was made "
+                "without one, as a drift run makes float and temporal columns' profiles",
+                field=self.name,
+                hint="Profile the data with postpilot.profiles.profile() for distinct counts",
+            )
         return hll_estimate(self.hll, std_devs)
 
     def with_missing(self, rows: int) -> Self:
@@ -150,7 +159,7 @@ class NumericColumn(ColumnProfile):
             max=_pick(max, self.max, other.max),
             moments=self.moments.merge(other.moments),
             kll=kll,
-            hll=hll_union([self.hll, other.hll], max(self.hll.lg_config_k, other.hll.lg_config_k)),
+            hll=_union(self.hll, other.hll),
         )
 
     def _merged_type(self, other: NumericColumn) -> str:
@@ -187,7 +196,10 @@ class NumericColumn(ColumnProfile):
             max=self.max,
             moments=[self.moments.count, self.moments.mean, self.moments.m2],
         )
-        return meta, {"kll": self.kll.serialize(), "hll": self.hll.serialize_updatable()}
+        sketches = {"kll": self.kll.serialize()}
+        if self.hll is not None:
+            sketches["hll"] = self.hll.serialize_updatable()
+        return meta, sketches
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], sketches: dict[str, bytes]) -> Self:
@@ -202,14 +214,15 @@ class NumericColumn(ColumnProfile):
             max=meta["max"],
             moments=Moments(int(count), float(mean), float(m2)),
             kll=ds.kll_doubles_sketch.deserialize(sketches["kll"]),
-            hll=ds.hll_sketch.deserialize(sketches["hll"]),
+            hll=ds.hll_sketch.deserialize(sketches["hll"]) if "hll" in sketches else None,
         )
 
 
 class NumericAccumulator:
     """Folds batch summaries of one numeric column into a NumericColumn."""
 
-    def __init__(self, name: str, type: str, *, kll_k: int, hll_lg_k: int) -> None:
+    def __init__(self, name: str, type: str, *, kll_k: int, hll_lg_k: int | None) -> None:
+        """``hll_lg_k`` None: no distinct-count sketch (``distinct_count`` raises)."""
         self.name = name
         self.type = type
         self.rows = 0
@@ -219,7 +232,7 @@ class NumericAccumulator:
         self.max: Number | None = None
         self.moments = Moments()
         self.kll = ds.kll_doubles_sketch(kll_k)
-        self.hll = HllAccumulator(hll_lg_k)
+        self.hll = HllAccumulator(hll_lg_k) if hll_lg_k is not None else None
 
     def add_missing(self, rows: int) -> None:
         """Count ``rows`` rows in which the column is null or absent."""
@@ -237,7 +250,8 @@ class NumericAccumulator:
         self.max = _pick(max, self.max, batch.max)
         self.moments = self.moments.merge(batch.moments)
         self.kll.update(batch.values)
-        self.hll.update_doubles(batch.distinct)
+        if self.hll is not None:
+            self.hll.update_doubles(batch.distinct)
 
     def finish(self) -> NumericColumn:
         """The profile of everything added so far."""
@@ -251,8 +265,15 @@ class NumericAccumulator:
             max=self.max,
             moments=self.moments,
             kll=self.kll,
-            hll=self.hll.result(),
+            hll=self.hll.result() if self.hll is not None else None,
         )
+
+
+def _union(a: ds.hll_sketch | None, b: ds.hll_sketch | None) -> ds.hll_sketch | None:
+    """The union of two distinct-count sketches; None (not counted) when either is None."""
+    if a is None or b is None:
+        return None
+    return hll_union([a, b], max(a.lg_config_k, b.lg_config_k))
 
 
 def _pick(choose: Any, a: Number | None, b: Number | None) -> Number | None:
