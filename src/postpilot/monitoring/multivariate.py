@@ -26,9 +26,16 @@ A reference sample of fewer than :data:`MIN_ROWS` rows (or fewer than
 :data:`ROWS_PER_DIMENSION` rows per encoded dimension) is too small to fit the
 model on: the detector is skipped and the run's settings say why.
 
-Rows are sampled (:class:`RowSampler`): at most :data:`SAMPLE_ROWS` per chunk,
-a uniform random sample (seeded, the same for the same rows), so memory stays
-bounded per chunk and ordered data is not read from its head only.
+Bounded memory. The model is fitted on a uniform random sample of the whole
+reference (:class:`RowSampler`, seeded: the same rows give the same sample) of at
+most :func:`fit_rows` rows (:data:`FIT_ROWS`, fewer for very wide data), kept
+while the reference is profiled, so memory holds at most about twice that many
+rows whatever the reference's size. It is then applied to every row of the data,
+batch by batch as the data streams (:class:`ChunkErrors`): a chunk's value is the
+mean error over all its rows, and memory holds two numbers per chunk. The cap
+costs little: on 1M reference rows the per-chunk errors of a model fitted on
+100,000 of them differ from those of a model fitted on all of them by far less
+than the band's width (measured in docs/scale.md).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ import polars as pl
 from postpilot.errors import InputError
 
 __all__ = [
+    "FIT_CELLS",
     "FIT_ROWS",
     "MIN_BAND_CHUNKS",
     "MIN_ROWS",
@@ -54,10 +62,12 @@ __all__ = [
     "TOP_CATEGORIES",
     "VARIANCE",
     "Band",
+    "ChunkErrors",
     "PCAReconstruction",
     "RowSampler",
     "band",
     "direction",
+    "fit_rows",
     "held_out_errors",
     "sampling_band",
     "too_small",
@@ -67,7 +77,10 @@ VARIANCE = 0.65
 TOP_CATEGORIES = 10
 SAMPLE_ROWS = 20_000
 FIT_ROWS = 100_000
-"""Most reference rows the PCA is fitted on (a seeded random subset of the sample)."""
+"""Most reference rows the PCA is fitted on: a seeded uniform sample of the reference."""
+FIT_CELLS = 4_000_000
+"""Most values (rows x columns) the reference sample holds, so a wide table keeps fewer
+rows (never fewer than :data:`SAMPLE_ROWS`): see :func:`fit_rows`."""
 MIN_ROWS = 50
 """Fewest reference rows the model is fitted on; below it the detector is skipped."""
 ROWS_PER_DIMENSION = 5
@@ -144,6 +157,13 @@ class RowSampler:
         if self.kept[key] >= 2 * self.cap:
             self._compact(key)
 
+    def reset(self) -> None:
+        """Forget every row seen (the data is read again from its start)."""
+        self.parts.clear()
+        self.kept.clear()
+        self._limit.clear()
+        self._rng.clear()
+
     def _compact(self, key: str) -> None:
         merged = pl.concat(self.parts[key], how="vertical_relaxed")
         if merged.height > self.cap:
@@ -165,6 +185,53 @@ class RowSampler:
         frames = [self.frame(key) for key in list(self.parts)]
         frames = [f for f in frames if f.width]
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+
+
+def fit_rows(columns: int) -> int:
+    """The most reference rows the model is fitted on for data of ``columns`` columns:
+    :data:`FIT_ROWS`, fewer when that would hold more than :data:`FIT_CELLS` values,
+    never fewer than :data:`SAMPLE_ROWS`."""
+    return min(FIT_ROWS, max(SAMPLE_ROWS, FIT_CELLS // max(columns, 1)))
+
+
+class ChunkErrors:
+    """Each chunk's reconstruction error summed over every row, batch by batch.
+
+    Use :meth:`observe` as a chunk observer once the model is fitted: each batch's rows
+    are encoded, measured and dropped, so memory holds one batch's encoding and two
+    numbers per chunk whatever the number of rows.
+    """
+
+    def __init__(self, model: PCAReconstruction) -> None:
+        self.model = model
+        self.sums: dict[str, float] = defaultdict(float)
+        self.rows: dict[str, int] = defaultdict(int)
+        self.unusable = False
+        """Whether a batch lacked a column the model uses, or held a number column as
+        another type (the data changed under the model: its values are not kept)."""
+
+    def observe(self, key: str, part: pl.DataFrame) -> None:
+        if self.unusable or part.height == 0:
+            return
+        schema = part.schema
+        if any(name not in schema for name in self.model.categorical) or any(
+            name not in schema or not _numeric_dtype(schema[name]) for name in self.model.numeric
+        ):
+            self.unusable = True
+            return
+        self.sums[key] += float(self.model.errors(part).sum())
+        self.rows[key] += part.height
+
+    def reset(self) -> None:
+        """Forget every row seen (the data is read again from its start)."""
+        self.sums.clear()
+        self.rows.clear()
+        self.unusable = False
+
+    def value(self, key: str) -> tuple[float, int]:
+        """Chunk ``key``'s mean error over its rows (NaN for none), and their number."""
+        rows = self.rows.get(key, 0)
+        return (self.sums[key] / rows if rows else float("nan")), rows
 
 
 class PCAReconstruction:
@@ -274,6 +341,10 @@ def _numbers(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
     """Numeric columns as floats, null and non-finite values as NaN."""
     values = frame.select(names).cast(pl.Float64).to_numpy().astype(np.float64, copy=False)
     return np.where(np.isfinite(values), values, np.nan)
+
+
+def _numeric_dtype(dtype: pl.DataType) -> bool:
+    return dtype.is_numeric() or dtype == pl.Null
 
 
 def _scale(std: np.ndarray) -> np.ndarray:

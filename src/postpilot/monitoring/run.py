@@ -2,8 +2,9 @@
 
 Both datasets are streamed once and profiled chunk by chunk; every univariate
 statistic is computed from the chunk profiles (so results can be recomputed
-from stored profiles), and the multivariate detector sees a bounded sample of
-each chunk's rows.
+from stored profiles). The multivariate detector is fitted on a bounded sample
+of the reference and measures every current row as it streams; a chunked
+reference is read once more to measure its chunks (the band's source).
 
 The verdict's false-alarm rate. Tests with a p-value (``ks``, ``chi2``) are
 adjusted per chunk across the columns tested, by Holm's step-down method: a
@@ -35,10 +36,10 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postpilot.errors import InputError, PostpilotError
-from postpilot.monitoring.chunked import ChunkProfile, profile_chunks
+from postpilot.monitoring.chunked import ChunkProfile, observe_chunks, profile_chunks
 from postpilot.monitoring.chunking import Chunker, SizeChunker, chunker_pair
 from postpilot.monitoring.drift import (
     DRIFT_TESTS,
@@ -55,10 +56,11 @@ from postpilot.monitoring.inputs import (
     names_of,
 )
 from postpilot.monitoring.multivariate import (
-    FIT_ROWS,
+    ChunkErrors,
     PCAReconstruction,
     RowSampler,
     band,
+    fit_rows,
     held_out_errors,
     sampling_band,
     too_small,
@@ -72,6 +74,9 @@ from postpilot.monitoring.results import (
 )
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
 from postpilot.profiles.column import ColumnProfile, NullColumn, is_identifier
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["DriftOptions", "drift_from_profiles", "run_drift"]
 
@@ -175,31 +180,32 @@ def run_drift(
     check_names(options, reference, current, ref_names, cur_names)
     ref_chunker, cur_chunker = _chunkers(options, reference, current)
     wanted = list(options.columns) if options.columns else None
-    ref_sampler = RowSampler([])
-    cur_sampler = RowSampler([])
+    # The multivariate model is fitted on a bounded sample of the whole reference and
+    # measures the current data batch by batch as it streams (see multivariate.py).
+    ref_sampler = RowSampler([], fit_rows(len(wanted or ref_names or ())))
     ref_chunks = profile_chunks(
         reference,
         ref_chunker or SizeChunker(2**62),
         columns=wanted,
-        observe=ref_sampler.observe if options.multivariate else None,
+        observe=(lambda _, part: ref_sampler.observe("", part)) if options.multivariate else None,
+        restarted=ref_sampler.reset,
     )
+    if not ref_chunks:
+        raise InputError("the reference data has no rows", **location(reference, "reference"))
+    ref_profile = _merge(ref_chunks)
+    fitted = _fit_reference(ref_profile, ref_sampler, options) if options.multivariate else None
+    cur_errors = ChunkErrors(fitted[0]) if fitted is not None else None
     cur_chunks = profile_chunks(
         current,
         cur_chunker,
         columns=wanted,
-        observe=cur_sampler.observe if options.multivariate else None,
+        observe=cur_errors.observe if cur_errors is not None else None,
+        restarted=cur_errors.reset if cur_errors is not None else None,
     )
-    for chunks, data, role in (
-        (ref_chunks, reference, "reference"),
-        (cur_chunks, current, "current"),
-    ):
-        if not chunks:
-            raise InputError(f"the {role} data has no rows", **location(data, role))
-    ref_profile = _merge(ref_chunks)
+    if not cur_chunks:
+        raise InputError("the current data has no rows", **location(current, "current"))
     cur_profile = _merge(cur_chunks)
     columns, skipped, changes = _columns(ref_profile, cur_profile, options)
-    for sampler in (ref_sampler, cur_sampler):
-        sampler.columns = columns
     banded = ref_chunker is not None and len(ref_chunks) >= _MIN_UNIVARIATE_BAND_CHUNKS
     per_column = _univariate(
         ref_profile, columns, ref_chunks if banded else [], cur_chunks, options
@@ -210,7 +216,12 @@ def run_drift(
     mv_skipped: str | None = None
     if options.multivariate and columns:
         mv_ref, mv_cur, mv_skipped = _multivariate(
-            ref_profile, columns, ref_chunks, cur_chunks, ref_sampler, cur_sampler
+            ref_profile,
+            columns,
+            (reference, ref_chunker if banded else None, ref_chunks),
+            (current, cur_chunker, cur_chunks),
+            ref_sampler,
+            cur_errors,
         )
 
     def chunk_results(
@@ -679,37 +690,89 @@ def _apply_band(result: ColumnDrift, upper: float | None) -> ColumnDrift:
     )
 
 
+def _split_kinds(profile: Profile, columns: list[str]) -> tuple[list[str], list[str]]:
+    """The numeric and the categorical ones among ``columns``."""
+    numeric = [n for n in columns if _kind(profile.column(n)) == "numeric"]
+    categorical = [n for n in columns if _kind(profile.column(n)) == "categorical"]
+    return numeric, categorical
+
+
+def _fit_reference(
+    ref_profile: Profile, sampler: RowSampler, options: DriftOptions
+) -> tuple[PCAReconstruction, pl.DataFrame] | None:
+    """The model on the columns the reference alone would let the run compare, fitted on
+    the reference sample before the current data is read (so it can measure it as it
+    streams), and that sample; None when no column qualifies or the sample is too small
+    (the run then reports why, after the current data is read)."""
+    try:
+        candidates, _, _ = _columns(ref_profile, ref_profile, options)
+    except InputError:
+        return None
+    model = PCAReconstruction(*_split_kinds(ref_profile, candidates))
+    sampler.columns = candidates
+    sample = sampler.all()
+    if too_small(sample.height, model.dimensions(sample)) is not None:
+        return None
+    return model.fit(sample), sample
+
+
+_Side = tuple[object, Chunker | None, list[ChunkProfile]]
+
+
 def _multivariate(
     ref_profile: Profile,
     columns: list[str],
-    ref_chunks: list[ChunkProfile],
-    cur_chunks: list[ChunkProfile],
+    reference: _Side,
+    current: _Side,
     ref_sampler: RowSampler,
-    cur_sampler: RowSampler,
+    cur_errors: ChunkErrors | None,
 ) -> tuple[list[MultivariateDrift | None], list[MultivariateDrift | None], str | None]:
     """Each reference and current chunk's reconstruction error against its band, and
     why the detector was skipped (None when it ran). The model is fitted on the
-    reference sample; the reference chunks are measured with it (the band's source,
-    the upper bound raised by the model's optimism on rows it was fitted on); with
-    fewer than three reference chunks each current chunk gets a sampling-error band."""
-    numeric = [n for n in columns if _kind(ref_profile.column(n)) == "numeric"]
-    categorical = [n for n in columns if _kind(ref_profile.column(n)) == "categorical"]
-    model = PCAReconstruction(numeric, categorical)
+    reference sample and measured every current row as it streamed (``cur_errors``);
+    when the columns compared differ from those it was fitted on (the current data
+    lost one), it is fitted again on them and the current data is read once more.
+    The reference chunks (``reference``'s chunker, None when not reported) are read
+    once more and measured with it (the band's source, the upper bound raised by the
+    model's optimism on rows it was fitted on); with fewer than three reference
+    chunks each current chunk gets a sampling-error band."""
+    ref_data, ref_chunker, ref_chunks = reference
+    cur_data, cur_chunker, cur_chunks = current
+    numeric, categorical = _split_kinds(ref_profile, columns)
+    ref_sampler.columns = columns
     sample = ref_sampler.all()
-    if sample.height > FIT_ROWS:
-        sample = sample.sample(n=FIT_ROWS, seed=0)
-    reason = too_small(sample.height, model.dimensions(sample))
-    if reason is not None:
-        return [None] * len(ref_chunks), [None] * len(cur_chunks), reason
-    model.fit(sample)
+    model = cur_errors.model if cur_errors is not None else None
+    if (
+        model is None
+        or cur_errors is None
+        or cur_errors.unusable
+        or (model.numeric, model.categorical) != (numeric, categorical)
+    ):
+        model = PCAReconstruction(numeric, categorical)
+        reason = too_small(sample.height, model.dimensions(sample))
+        if reason is not None:
+            return [None] * len(ref_chunks), [None] * len(cur_chunks), reason
+        model.fit(sample)
+        cur_errors = ChunkErrors(model)
+        assert cur_chunker is not None
+        observe_chunks(
+            cur_data, cur_chunker, cur_errors.observe, columns=columns, restarted=cur_errors.reset
+        )
     fitted = model.errors(sample)
     held_out = held_out_errors(model, sample)
     optimism = float(held_out.mean() - fitted.mean())
-    ref_values = _errors(model, ref_sampler, ref_chunks)
-    cur_values = _errors(model, cur_sampler, cur_chunks)
+    cur_values = [cur_errors.value(c.chunk.key) for c in cur_chunks]
+    if ref_chunker is None:
+        ref_values: list[tuple[float, int]] = []
+    else:
+        ref_errors = ChunkErrors(model)
+        observe_chunks(
+            ref_data, ref_chunker, ref_errors.observe, columns=columns, restarted=ref_errors.reset
+        )
+        ref_values = [ref_errors.value(c.chunk.key) for c in ref_chunks]
 
     def result(value: float, rows: int) -> MultivariateDrift:
-        if len(ref_chunks) < _MIN_BAND_CHUNKS:
+        if len(ref_values) < _MIN_BAND_CHUNKS:
             limits = sampling_band(fitted, held_out, rows)
         else:
             values, sizes = [v for v, _ in ref_values], [n for _, n in ref_values]
@@ -719,16 +782,9 @@ def _multivariate(
             value, limits.lower, limits.upper, side is not None, limits.source, side
         )
 
+    mv_ref: list[MultivariateDrift | None] = [result(v, rows) for v, rows in ref_values]
     return (
-        [result(v, rows) for v, rows in ref_values],
+        mv_ref or [None] * len(ref_chunks),
         [result(v, rows) for v, rows in cur_values],
         None,
     )
-
-
-def _errors(
-    model: PCAReconstruction, sampler: RowSampler, chunks: list[ChunkProfile]
-) -> list[tuple[float, int]]:
-    """Each chunk's mean reconstruction error over its sampled rows, and their number."""
-    frames = [sampler.frame(c.chunk.key) for c in chunks]
-    return [(model.error(frame), frame.height) for frame in frames]
