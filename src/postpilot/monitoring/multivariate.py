@@ -129,9 +129,10 @@ class RowSampler:
 
     Use :meth:`observe` as a chunk observer. Every row gets a random key from a
     generator seeded by ``seed`` and the chunk's key, and the ``cap`` rows with the
-    smallest keys are kept (bottom-k sampling): memory holds at most about twice
-    ``cap`` rows per chunk, and the same rows streamed the same way give the same
-    sample (a file compared with itself is sampled alike on both sides).
+    smallest keys are kept (bottom-k sampling): memory holds at most about one and a
+    half times ``cap`` rows per chunk (a part contributes at most ``cap``), and the
+    same rows streamed the same way give the same sample (a file compared with itself
+    is sampled alike on both sides).
     """
 
     def __init__(self, columns: list[str], cap: int = SAMPLE_ROWS, *, seed: int = 0) -> None:
@@ -150,15 +151,16 @@ class RowSampler:
         if rng is None:
             rng = self._rng[key] = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
         keys = rng.random(part.height)
-        limit = self._limit.get(key, 1.0)
-        mask = keys < limit
+        mask = keys < self._limit.get(key, 1.0)
+        if part.height > self.cap:  # only its own smallest keys can be among the smallest
+            mask &= keys <= np.partition(keys, self.cap - 1)[self.cap - 1]
         if not mask.any():
             return
         taken = part.filter(pl.Series(mask)) if not mask.all() else part
         taken = taken.with_columns(pl.Series(_KEY, keys[mask]))
         self.parts[key].append(taken)
         self.kept[key] += taken.height
-        if self.kept[key] >= 2 * self.cap:
+        if self.kept[key] >= self.cap + self.cap // 2:
             self._compact(key)
 
     def reset(self) -> None:
@@ -169,20 +171,31 @@ class RowSampler:
         self._rng.clear()
 
     def _compact(self, key: str) -> None:
-        merged = pl.concat(self.parts[key], how="vertical_relaxed")
-        if merged.height > self.cap:
-            merged = merged.sort(_KEY).head(self.cap)
-            self._limit[key] = float(merged.get_column(_KEY)[-1])
-        self.parts[key] = [merged]
-        self.kept[key] = merged.height
+        """Drop the rows whose key is not among the ``cap`` smallest, part by part (the
+        keys alone are gathered: no copy of every kept row at once)."""
+        parts = self.parts[key]
+        keys = np.concatenate([p.get_column(_KEY).to_numpy() for p in parts])
+        if keys.size > self.cap:
+            limit = float(np.partition(keys, self.cap - 1)[self.cap - 1])
+            self._limit[key] = limit
+            parts = [p.filter(pl.col(_KEY) <= limit) for p in parts]
+            parts = [p for p in parts if p.height]
+        self.parts[key] = parts
+        self.kept[key] = sum(p.height for p in parts)
 
     def frame(self, key: str) -> pl.DataFrame:
-        """The rows kept for chunk ``key`` (at most ``cap``), restricted to :attr:`columns`."""
+        """The rows kept for chunk ``key`` (at most ``cap``), restricted to :attr:`columns`:
+        in the order they came when none was dropped, else in the order of their keys."""
         if not self.parts.get(key):
             return pl.DataFrame()
-        if self.kept[key] > self.cap or len(self.parts[key]) > 1:
+        if self.kept[key] > self.cap:
             self._compact(key)
-        return self.parts[key][0].select(self.columns)
+        parts = self.parts[key]
+        merged = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+        if key in self._limit:
+            merged = merged.sort(_KEY)
+        self.parts[key] = [merged]
+        return merged.select(self.columns)
 
     def all(self) -> pl.DataFrame:
         """Every chunk's kept rows together."""

@@ -105,18 +105,26 @@ def label_batches(path: str | Path, *, id_column: str, label_column: str) -> Ite
     :func:`read_label_file` checks the whole file. An id given twice is found after
     the last batch (the InputError then comes from the iteration's end), so a caller
     that stores the batches must do so in one transaction, which that error undoes."""
-    import numpy as np
 
     reader = _Reader(Path(path), id_column, label_column)
     hashes: list[np.ndarray] = []
     for offset, frame in reader.frames():
         ids, labels = _checked(frame, reader, offset)
         hashes.append(ids.hash(seed=0).to_numpy())
+        if ids.n_unique() < ids.len():  # name the file's first repeat, maybe an earlier one
+            _refuse_repeat(reader, _repeated(hashes))
         yield LabelFile(ids.to_list(), labels.to_list())
-    ordered = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, np.uint64)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    repeated = _repeated(hashes)
     if repeated.size:
         _refuse_repeat(reader, repeated)
+
+
+def _repeated(hashes: list[np.ndarray]) -> np.ndarray:
+    """The hashes that occur more than once among ``hashes``."""
+    import numpy as np
+
+    ordered = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, np.uint64)
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
 class _Reader:
