@@ -75,9 +75,9 @@ class _Rows:
         return f"{self.word}s {a + self.first} and {b + self.first}"
 
 
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 17
 """Parquet rows read at a time."""
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20
 """Bytes of CSV text parsed at a time (the last record is carried to the next block)."""
 
 
