@@ -445,3 +445,20 @@ def test_a_csv_read_again_with_a_wider_type_is_measured_once(
     expected = [c.multivariate.value for c in from_frame.chunks if c.multivariate]
     assert len(values) == 3
     assert values == pytest.approx(expected, rel=1e-9)
+
+
+def test_sampler_keeps_exactly_the_smallest_keys_holding_little_at_a_time() -> None:
+    """Parts larger than the cap add only their own smallest keys and compaction drops
+    the rest part by part: what is held stays at most 2.5 caps (1.5 before a part of
+    at most one), and the sample is still the rows with the ``cap`` smallest keys."""
+    import zlib
+
+    frame = pl.DataFrame({"t": np.arange(40_000)})
+    sampler = RowSampler(["t"], cap=1_000, seed=5)
+    for start in range(0, frame.height, 5_000):
+        sampler.observe("k", frame.slice(start, 5_000))
+        assert sampler.kept["k"] < 2_500  # under 1.5 caps, then a part adds at most 1 cap
+    rng = np.random.default_rng([5, zlib.crc32(b"k")])
+    keys = np.concatenate([rng.random(5_000) for _ in range(8)])
+    expected = np.sort(np.argsort(keys)[:1_000])
+    assert np.array_equal(np.sort(sampler.frame("k").get_column("t").to_numpy()), expected)
