@@ -304,3 +304,161 @@ def test_sampler_keeps_a_uniform_sample_not_the_head_of_ordered_data() -> None:
 
 def test_sample_cap_is_the_module_constant() -> None:
     assert RowSampler([]).cap == multivariate.SAMPLE_ROWS
+
+
+# --- bounded memory -----------------------------------------------------------------
+
+
+def _small_batches(monkeypatch: pytest.MonkeyPatch, rows: int) -> list[int]:
+    """Make every streamed batch at most ``rows`` rows; the heights the detector's
+    observers then see are recorded in the returned list."""
+    from postpilot.monitoring import chunked
+
+    real = chunked.open_source
+
+    def small(data: object, *, batch_size: int, columns: object) -> object:
+        return real(data, batch_size=rows, columns=columns)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chunked, "open_source", small)
+    seen: list[int] = []
+    for cls in (multivariate.ChunkErrors, multivariate.RowSampler):
+        original = cls.observe
+
+        def observe(self: object, key: str, part: pl.DataFrame, _o: object = original) -> None:
+            seen.append(part.height)
+            _o(self, key, part)  # type: ignore[operator]
+
+        monkeypatch.setattr(cls, "observe", observe)
+    return seen
+
+
+def test_the_detector_sees_one_batch_at_a_time_and_gives_the_same_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reference, current = _categorical(6_000, 1), _categorical(4_000, 2)
+    options = DriftOptions(chunk_size=500)
+    whole = run_drift(reference, current, options)
+    seen = _small_batches(monkeypatch, 97)
+    small = run_drift(reference, current, options)
+    assert seen
+    assert max(seen) <= 97
+    for a, b in [
+        *zip(whole.chunks, small.chunks, strict=True),
+        *zip(whole.reference_chunks, small.reference_chunks, strict=True),
+    ]:
+        assert a.multivariate is not None
+        assert b.multivariate is not None
+        assert b.multivariate.value == pytest.approx(a.multivariate.value, rel=1e-9)
+        assert b.multivariate.upper == pytest.approx(a.multivariate.upper, rel=1e-9)
+        assert b.multivariate.alert == a.multivariate.alert
+
+
+def test_the_fit_sample_is_capped_and_drawn_from_the_whole_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(multivariate, "FIT_ROWS", 400)
+    monkeypatch.setattr(multivariate, "SAMPLE_ROWS", 400)
+    reference = _numeric(20_000, 1).sort("x")  # ordered: a head-only sample is all low x
+    held: list[int] = []
+    fitted: list[pl.DataFrame] = []
+    compact = RowSampler._compact
+
+    def watched(self: RowSampler, key: str) -> None:
+        compact(self, key)
+        held.append(sum(p.height for parts in self.parts.values() for p in parts))
+
+    fit = PCAReconstruction.fit
+
+    def watched_fit(self: PCAReconstruction, frame: pl.DataFrame) -> PCAReconstruction:
+        fitted.append(frame)
+        return fit(self, frame)
+
+    monkeypatch.setattr(RowSampler, "_compact", watched)
+    monkeypatch.setattr(PCAReconstruction, "fit", watched_fit)
+    report = run_drift(reference, _numeric(3_000, 2), DriftOptions(chunk_size=1_000))
+    assert report.settings["multivariate_skipped"] is None
+    assert held
+    assert max(held) <= 400  # what the sampler keeps: the cap, whatever the rows
+    assert fitted[0].height == 400
+    assert abs(float(fitted[0].get_column("x").mean())) < 0.2  # not the head of sorted x
+    # every current row is measured: the values are means over whole chunks
+    model = PCAReconstruction(["x", "y", "z"], []).fit(fitted[0])
+    current = _numeric(3_000, 2)
+    values = [c.multivariate.value for c in report.chunks if c.multivariate]
+    expected = [model.error(current.slice(i * 1_000, 1_000)) for i in range(3)]
+    assert values == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_column_the_current_data_lost_is_left_out_of_the_model() -> None:
+    """The model is fitted before the current data is read; when the current data lacks
+    one of its columns, it is fitted again without it and the current data read again."""
+    reference = _numeric(3_000, 1)
+    current = _numeric(2_000, 2).drop("z")
+    report = run_drift(reference, current, DriftOptions(chunk_size=500))
+    assert report.settings["multivariate_skipped"] is None
+    model = PCAReconstruction(["x", "y"], []).fit(reference)
+    values = [c.multivariate.value for c in report.chunks if c.multivariate]
+    expected = [model.error(current.slice(i * 500, 500)) for i in range(4)]
+    assert values == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_csv_read_again_with_a_wider_type_is_measured_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A CSV column that turns out to be a float after the rows its type was inferred
+    from restarts the reading; what the detector had measured is dropped, not doubled."""
+    import gzip
+
+    from postpilot.profiles import readers
+
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 4_096)  # pyarrow's reader, for .csv.gz
+    _small_batches(monkeypatch, 100)
+    rng = np.random.default_rng(4)
+    frame = pl.DataFrame(
+        {"n": rng.integers(0, 100, 3_000).astype(float), "x": rng.normal(size=3_000)}
+    )
+    frame = frame.with_columns(
+        pl.when(pl.int_range(3_000) == 2_500).then(0.5).otherwise("n").alias("n")
+    )
+    path = tmp_path / "data.csv.gz"
+    # integers written as such until row 2,500 holds 0.5: the column starts as an int
+    frame.with_columns(
+        pl.when(pl.col("n") == pl.col("n").round())
+        .then(pl.col("n").cast(pl.Int64).cast(pl.String))
+        .otherwise(pl.col("n").cast(pl.String))
+        .alias("n")
+    ).write_csv(tmp_path / "data.csv")
+    path.write_bytes(gzip.compress((tmp_path / "data.csv").read_bytes()))
+    options = DriftOptions(chunk_size=1_000)
+    counted: list[int] = []
+    value = multivariate.ChunkErrors.value
+
+    def watched(self: multivariate.ChunkErrors, key: str) -> tuple[float, int]:
+        counted.append(value(self, key)[1])
+        return value(self, key)
+
+    monkeypatch.setattr(multivariate.ChunkErrors, "value", watched)
+    from_file = run_drift(path, path, options)
+    assert counted == [1_000] * 6  # the current chunks, then the reference's: each row once
+    from_frame = run_drift(frame, frame, options)
+    values = [c.multivariate.value for c in from_file.chunks if c.multivariate]
+    expected = [c.multivariate.value for c in from_frame.chunks if c.multivariate]
+    assert len(values) == 3
+    assert values == pytest.approx(expected, rel=1e-9)
+
+
+def test_sampler_keeps_exactly_the_smallest_keys_holding_little_at_a_time() -> None:
+    """Parts larger than the cap add only their own smallest keys and compaction drops
+    the rest part by part: what is held stays at most 2.5 caps (1.5 before a part of
+    at most one), and the sample is still the rows with the ``cap`` smallest keys."""
+    import zlib
+
+    frame = pl.DataFrame({"t": np.arange(40_000)})
+    sampler = RowSampler(["t"], cap=1_000, seed=5)
+    for start in range(0, frame.height, 5_000):
+        sampler.observe("k", frame.slice(start, 5_000))
+        assert sampler.kept["k"] < 2_500  # under 1.5 caps, then a part adds at most 1 cap
+    rng = np.random.default_rng([5, zlib.crc32(b"k")])
+    keys = np.concatenate([rng.random(5_000) for _ in range(8)])
+    expected = np.sort(np.argsort(keys)[:1_000])
+    assert np.array_equal(np.sort(sampler.frame("k").get_column("t").to_numpy()), expected)

@@ -190,3 +190,95 @@ def test_control_characters_never_reach_either_store(
         ingest(registry, path)
     assert str(path) in str(info.value)
     assert registry.label_count("churn") == 0
+
+
+# --- bounded slices ------------------------------------------------------------------
+
+
+def _many(rows: int) -> str:
+    """A label file whose records hold quoted delimiters and newlines, so that blocks cut
+    at the wrong newline would misread it; the last label is a float."""
+    lines = ["id,y,note"]
+    for i in range(rows):
+        note = f'"a, ""quoted""\nnote {i}"' if i % 7 == 0 else f"n{i}"
+        lines.append(f"p{i},{i % 5},{note}")
+    lines[-1] = f"p{rows - 1},2.5,last"
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("name", ["l.csv", "l.csv.gz", "l.parquet"])
+def test_small_slices_read_what_the_whole_file_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    import gzip
+
+    from postpilot.registry import label_files
+
+    text = _many(3_000)
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        pl.read_csv(text.encode(), infer_schema_length=None).write_parquet(path)
+    else:
+        path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    whole = read(path)
+    assert len(whole.ids) == 3_000
+    assert whole.values[:3] == [0.0, 1.0, 2.0]  # the float at the end makes every label one
+    monkeypatch.setattr(label_files, "BLOCK_BYTES", 256)
+    monkeypatch.setattr(label_files, "BATCH_ROWS", 100)
+    batches = list(label_files.label_batches(path, id_column="id", label_column="y"))
+    assert len(batches) > 20
+    assert max(len(b.ids) for b in batches) <= 100  # about 256 bytes of text or 100 rows
+    assert (
+        LabelFile([i for b in batches for i in b.ids], [v for b in batches for v in b.values])
+        == whole
+    )
+
+
+def test_a_late_problem_names_its_line_in_small_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postpilot.registry import label_files
+
+    monkeypatch.setattr(label_files, "BLOCK_BYTES", 64)
+    path = tmp_path / "l.csv"
+    body = "".join(f"p{i},{i % 2}\n" for i in range(500))
+    path.write_text("id,y\n" + body + "p7,1\n")
+    with pytest.raises(InputError, match="prediction id 'p7' on lines 9 and 502"):
+        read(path)
+    path.write_text("id,y\n" + body + ",1\n")
+    with pytest.raises(InputError, match="line 502 has no prediction id"):
+        read(path)
+
+
+def test_a_hash_collision_is_not_a_repeat(tmp_path: Path) -> None:
+    """A repeated 64-bit hash sends the reader over the file again; ids that differ
+    behind the same hash are not refused."""
+    from postpilot.registry import label_files
+
+    path = tmp_path / "l.csv"
+    path.write_text("id,y\na,1\nb,2\n")
+    reader = label_files._Reader(path, "id", "y")
+    hashes = pl.Series(["a", "b"]).hash(seed=0).to_numpy()
+    label_files._refuse_repeat(reader, hashes)  # both hashes "repeated": no error
+
+
+def test_a_file_with_a_late_problem_stores_nothing(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postpilot.registry import label_files
+
+    monkeypatch.setattr(label_files, "BLOCK_BYTES", 64)
+    registry.create_product("churn")
+    path = tmp_path / "l.csv"
+    body = "".join(f"p{i},{i % 2}\n" for i in range(500))
+    for tail in ("p3,1\n", "q,\n"):  # a repeated id (found after the last slice), no label
+        path.write_text("id,y\n" + body + tail)
+        with pytest.raises(InputError):
+            registry.ingest_label_file("churn", path, id_column="id", label_column="y")
+        assert registry.label_count("churn") == 0
+    path.write_text("id,y\n" + body)
+    result = registry.ingest_label_file("churn", path, id_column="id", label_column="y")
+    assert (result.received, result.new) == (500, 500)
+    assert registry.labels("churn") == {f"p{i}": i % 2 for i in range(500)}
+    again = registry.ingest_label_file("churn", path, id_column="id", label_column="y")
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 500)

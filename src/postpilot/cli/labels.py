@@ -53,14 +53,12 @@ def labels_ingest(
     whole file is checked first: a missing column, an empty id or label, or an
     id given twice stops the ingest with nothing written.
     """
-    from postpilot.registry.label_files import read_label_file
 
     reg = registry()
-    reg.product(product)  # an unknown product fails before the file is read
-    with _status(f"reading {plain(file)} ...", fmt):
-        labels = read_label_file(file, id_column=id_column, label_column=label_column)
-    with _status(f"storing {len(labels.ids):,} labels ...", fmt):
-        result = reg.ingest_labels(product, labels.ids, labels.values)
+    with _status(f"reading and storing {plain(file)} ...", fmt):
+        result = reg.ingest_label_file(
+            product, file, id_column=id_column, label_column=label_column
+        )
     emit(result, fmt, _print_ingest)
 
 

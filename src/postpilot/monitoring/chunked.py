@@ -3,7 +3,8 @@
 Every streamed batch is split by chunk key and each part is folded into that
 chunk's column accumulators, so memory holds one batch plus one set of
 sketches per chunk, whatever the row count. An optional ``observe`` callback
-sees every part too (the multivariate detector uses it).
+sees every part too (the multivariate detector uses it); :func:`observe_chunks`
+streams data to such a callback alone, without profiling.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from postpilot.profiles.profiler import DEFAULT_BATCH_SIZE
 from postpilot.profiles.readers import Restart, Source, open_source
 from postpilot.profiles.summary import ColumnBatch, summarize
 
-__all__ = ["ChunkProfile", "profile_chunks"]
+__all__ = ["ChunkProfile", "observe_chunks", "profile_chunks"]
 
 Observer = Callable[[str, pl.DataFrame], None]
 # kll_k=1000, not the profiler's 200: the normalised Wasserstein distance (the default
@@ -57,20 +58,56 @@ def profile_chunks(
     *,
     columns: Sequence[str] | None = None,
     observe: Observer | None = None,
+    restarted: Callable[[], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> list[ChunkProfile]:
-    """The profile of every chunk of ``data``, in the order chunks first appear."""
-    wanted = None
-    if columns is not None:
-        wanted = list(
-            dict.fromkeys([*columns, *([chunker.timestamp] if chunker.timestamp else [])])
-        )
-    source = open_source(data, batch_size=batch_size, columns=wanted)
+    """The profile of every chunk of ``data``, in the order chunks first appear.
+
+    When the reader starts over (a CSV column widened, see
+    :mod:`postpilot.profiles.readers`), ``restarted`` is called first, so that what
+    ``observe`` gathered can be dropped before it sees the rows again."""
+    source = open_source(data, batch_size=batch_size, columns=_wanted(columns, chunker))
     while True:
         try:
             return _run(source, chunker, observe)
         except Restart as restart:
             source = restart.source
+            if restarted is not None:
+                restarted()
+
+
+def observe_chunks(
+    data: object,
+    chunker: Chunker,
+    observe: Observer,
+    *,
+    columns: Sequence[str] | None = None,
+    restarted: Callable[[], None] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> None:
+    """Stream ``data`` again, handing every batch's part of each chunk to ``observe``:
+    the same rows under the same keys as :func:`profile_chunks` gives it, without
+    profiling. ``restarted`` as for :func:`profile_chunks`."""
+    source = open_source(data, batch_size=batch_size, columns=_wanted(columns, chunker))
+    while True:
+        try:
+            offset = 0
+            for frame in source.batches:
+                for key, part in chunker.split(frame, offset):
+                    observe(key, part)
+                offset += frame.height
+            return
+        except Restart as restart:
+            source = restart.source
+            if restarted is not None:
+                restarted()
+
+
+def _wanted(columns: Sequence[str] | None, chunker: Chunker) -> list[str] | None:
+    """``columns`` and the chunker's timestamp, each once; None (all columns) for None."""
+    if columns is None:
+        return None
+    return list(dict.fromkeys([*columns, *([chunker.timestamp] if chunker.timestamp else [])]))
 
 
 def _run(source: Source, chunker: Chunker, observe: Observer | None) -> list[ChunkProfile]:

@@ -26,9 +26,16 @@ A reference sample of fewer than :data:`MIN_ROWS` rows (or fewer than
 :data:`ROWS_PER_DIMENSION` rows per encoded dimension) is too small to fit the
 model on: the detector is skipped and the run's settings say why.
 
-Rows are sampled (:class:`RowSampler`): at most :data:`SAMPLE_ROWS` per chunk,
-a uniform random sample (seeded, the same for the same rows), so memory stays
-bounded per chunk and ordered data is not read from its head only.
+Bounded memory. The model is fitted on a uniform random sample of the whole
+reference (:class:`RowSampler`, seeded: the same rows give the same sample) of at
+most :func:`fit_rows` rows (:data:`FIT_ROWS`, fewer for very wide data), kept
+while the reference is profiled, so memory holds at most about twice that many
+rows whatever the reference's size. It is then applied to every row of the data,
+batch by batch as the data streams (:class:`ChunkErrors`): a chunk's value is the
+mean error over all its rows, and memory holds two numbers per chunk. The cap
+costs little: on 1M reference rows the per-chunk errors of a model fitted on
+100,000 of them differ from those of a model fitted on all of them by far less
+than the band's width (measured in docs/scale.md).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,6 +53,7 @@ import polars as pl
 from postpilot.errors import InputError
 
 __all__ = [
+    "FIT_CELLS",
     "FIT_ROWS",
     "MIN_BAND_CHUNKS",
     "MIN_ROWS",
@@ -54,10 +63,12 @@ __all__ = [
     "TOP_CATEGORIES",
     "VARIANCE",
     "Band",
+    "ChunkErrors",
     "PCAReconstruction",
     "RowSampler",
     "band",
     "direction",
+    "fit_rows",
     "held_out_errors",
     "sampling_band",
     "too_small",
@@ -67,7 +78,13 @@ VARIANCE = 0.65
 TOP_CATEGORIES = 10
 SAMPLE_ROWS = 20_000
 FIT_ROWS = 100_000
-"""Most reference rows the PCA is fitted on (a seeded random subset of the sample)."""
+"""Most reference rows the PCA is fitted on: a seeded uniform sample of the reference."""
+FIT_CELLS = 4_000_000
+"""Most values (rows x columns) the reference sample holds, so a wide table keeps fewer
+rows (never fewer than :data:`SAMPLE_ROWS`): see :func:`fit_rows`."""
+ENCODE_ROWS = 16_384
+"""Rows encoded at a time (the encoding is rows x dimensions floats, a category one
+dimension per kept value: one block of 70 dimensions is 9 MiB)."""
 MIN_ROWS = 50
 """Fewest reference rows the model is fitted on; below it the detector is skipped."""
 ROWS_PER_DIMENSION = 5
@@ -112,9 +129,10 @@ class RowSampler:
 
     Use :meth:`observe` as a chunk observer. Every row gets a random key from a
     generator seeded by ``seed`` and the chunk's key, and the ``cap`` rows with the
-    smallest keys are kept (bottom-k sampling): memory holds at most about twice
-    ``cap`` rows per chunk, and the same rows streamed the same way give the same
-    sample (a file compared with itself is sampled alike on both sides).
+    smallest keys are kept (bottom-k sampling): memory holds at most about one and a
+    half times ``cap`` rows per chunk (a part contributes at most ``cap``), and the
+    same rows streamed the same way give the same sample (a file compared with itself
+    is sampled alike on both sides).
     """
 
     def __init__(self, columns: list[str], cap: int = SAMPLE_ROWS, *, seed: int = 0) -> None:
@@ -133,38 +151,104 @@ class RowSampler:
         if rng is None:
             rng = self._rng[key] = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
         keys = rng.random(part.height)
-        limit = self._limit.get(key, 1.0)
-        mask = keys < limit
+        mask = keys < self._limit.get(key, 1.0)
+        if part.height > self.cap:  # only its own smallest keys can be among the smallest
+            mask &= keys <= np.partition(keys, self.cap - 1)[self.cap - 1]
         if not mask.any():
             return
         taken = part.filter(pl.Series(mask)) if not mask.all() else part
         taken = taken.with_columns(pl.Series(_KEY, keys[mask]))
         self.parts[key].append(taken)
         self.kept[key] += taken.height
-        if self.kept[key] >= 2 * self.cap:
+        if self.kept[key] >= self.cap + self.cap // 2:
             self._compact(key)
+
+    def reset(self) -> None:
+        """Forget every row seen (the data is read again from its start)."""
+        self.parts.clear()
+        self.kept.clear()
+        self._limit.clear()
+        self._rng.clear()
 
     def _compact(self, key: str) -> None:
-        merged = pl.concat(self.parts[key], how="vertical_relaxed")
-        if merged.height > self.cap:
-            merged = merged.sort(_KEY).head(self.cap)
-            self._limit[key] = float(merged.get_column(_KEY)[-1])
-        self.parts[key] = [merged]
-        self.kept[key] = merged.height
+        """Drop the rows whose key is not among the ``cap`` smallest, part by part (the
+        keys alone are gathered: no copy of every kept row at once)."""
+        parts = self.parts[key]
+        keys = np.concatenate([p.get_column(_KEY).to_numpy() for p in parts])
+        if keys.size > self.cap:
+            limit = float(np.partition(keys, self.cap - 1)[self.cap - 1])
+            self._limit[key] = limit
+            parts = [p.filter(pl.col(_KEY) <= limit) for p in parts]
+            parts = [p for p in parts if p.height]
+        self.parts[key] = parts
+        self.kept[key] = sum(p.height for p in parts)
 
     def frame(self, key: str) -> pl.DataFrame:
-        """The rows kept for chunk ``key`` (at most ``cap``), restricted to :attr:`columns`."""
+        """The rows kept for chunk ``key`` (at most ``cap``), restricted to :attr:`columns`:
+        in the order they came when none was dropped, else in the order of their keys."""
         if not self.parts.get(key):
             return pl.DataFrame()
-        if self.kept[key] > self.cap or len(self.parts[key]) > 1:
+        if self.kept[key] > self.cap:
             self._compact(key)
-        return self.parts[key][0].select(self.columns)
+        parts = self.parts[key]
+        merged = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+        if key in self._limit:
+            merged = merged.sort(_KEY)
+        self.parts[key] = [merged]
+        return merged.select(self.columns)
 
     def all(self) -> pl.DataFrame:
         """Every chunk's kept rows together."""
         frames = [self.frame(key) for key in list(self.parts)]
         frames = [f for f in frames if f.width]
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+
+
+def fit_rows(columns: int) -> int:
+    """The most reference rows the model is fitted on for data of ``columns`` columns:
+    :data:`FIT_ROWS`, fewer when that would hold more than :data:`FIT_CELLS` values,
+    never fewer than :data:`SAMPLE_ROWS`."""
+    return min(FIT_ROWS, max(SAMPLE_ROWS, FIT_CELLS // max(columns, 1)))
+
+
+class ChunkErrors:
+    """Each chunk's reconstruction error summed over every row, batch by batch.
+
+    Use :meth:`observe` as a chunk observer once the model is fitted: each batch's rows
+    are encoded, measured and dropped, so memory holds one batch's encoding and two
+    numbers per chunk whatever the number of rows.
+    """
+
+    def __init__(self, model: PCAReconstruction) -> None:
+        self.model = model
+        self.sums: dict[str, float] = defaultdict(float)
+        self.rows: dict[str, int] = defaultdict(int)
+        self.unusable = False
+        """Whether a batch lacked a column the model uses, or held a number column as
+        another type (the data changed under the model: its values are not kept)."""
+
+    def observe(self, key: str, part: pl.DataFrame) -> None:
+        if self.unusable or part.height == 0:
+            return
+        schema = part.schema
+        if any(name not in schema for name in self.model.categorical) or any(
+            name not in schema or not _numeric_dtype(schema[name]) for name in self.model.numeric
+        ):
+            self.unusable = True
+            return
+        self.sums[key] += float(self.model.errors(part).sum())
+        self.rows[key] += part.height
+
+    def reset(self) -> None:
+        """Forget every row seen (the data is read again from its start)."""
+        self.sums.clear()
+        self.rows.clear()
+        self.unusable = False
+
+    def value(self, key: str) -> tuple[float, int]:
+        """Chunk ``key``'s mean error over its rows (NaN for none), and their number."""
+        rows = self.rows.get(key, 0)
+        return (self.sums[key] / rows if rows else float("nan")), rows
 
 
 class PCAReconstruction:
@@ -194,6 +278,10 @@ class PCAReconstruction:
         return len(self.numeric) + levels
 
     def fit(self, reference: pl.DataFrame) -> PCAReconstruction:
+        with _one_blas_thread():
+            return self._fit(reference)
+
+    def _fit(self, reference: pl.DataFrame) -> PCAReconstruction:
         if reference.height < 2:
             raise InputError(
                 "multivariate drift needs at least 2 reference rows", field="reference"
@@ -212,10 +300,15 @@ class PCAReconstruction:
             onehot = self._onehot(reference, name)
             self.level_mean[name] = onehot.mean(axis=0)
             self.level_scale[name] = _scale(onehot.std(axis=0))
-        matrix = self.encode(reference)
         # The principal axes are the eigenvectors of the (centred) scatter matrix: one
-        # d x d eigendecomposition instead of an SVD of the n x d rows.
-        variance, vectors = np.linalg.eigh(matrix.T @ matrix)
+        # d x d eigendecomposition instead of an SVD of the n x d rows, the matrix summed
+        # over blocks of rows so that only one block is encoded at a time.
+        scatter: np.ndarray | None = None
+        for block in reference.iter_slices(ENCODE_ROWS):
+            matrix = self.encode(block)
+            scatter = matrix.T @ matrix if scatter is None else scatter + matrix.T @ matrix
+        assert scatter is not None
+        variance, vectors = np.linalg.eigh(scatter)
         variance, vectors = np.clip(variance[::-1], 0.0, None), vectors[:, ::-1]
         total = variance.sum()
         keep = 1 if total <= 0 else int(np.searchsorted(np.cumsum(variance) / total, VARIANCE) + 1)
@@ -247,7 +340,12 @@ class PCAReconstruction:
         return np.hstack(blocks) if blocks else np.zeros((frame.height, 0))
 
     def errors(self, frame: pl.DataFrame) -> np.ndarray:
-        """Each row's reconstruction error."""
+        """Each row's reconstruction error (encoded :data:`ENCODE_ROWS` rows at a time)."""
+        with _one_blas_thread():
+            parts = [self._errors(block) for block in frame.iter_slices(ENCODE_ROWS)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _errors(self, frame: pl.DataFrame) -> np.ndarray:
         centred = self.encode(frame)
         residual = centred - (centred @ self.components.T) @ self.components
         return np.asarray(np.linalg.norm(residual, axis=1))
@@ -274,6 +372,21 @@ def _numbers(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
     """Numeric columns as floats, null and non-finite values as NaN."""
     values = frame.select(names).cast(pl.Float64).to_numpy().astype(np.float64, copy=False)
     return np.where(np.isfinite(values), values, np.nan)
+
+
+def _one_blas_thread() -> AbstractContextManager[object]:
+    """BLAS on one thread for the small products here (rows x dimensions by dimensions
+    x dimensions). OpenBLAS's threads spin while they wait: with polars reading on the
+    other cores, a 100,000 x 65 scatter matrix took 5.6 s on two threads and 0.15 s
+    on one on a busy 2-core machine."""
+    from threadpoolctl import threadpool_limits
+
+    limits: AbstractContextManager[object] = threadpool_limits(limits=1, user_api="blas")
+    return limits
+
+
+def _numeric_dtype(dtype: pl.DataType) -> bool:
+    return dtype.is_numeric() or dtype == pl.Null
 
 
 def _scale(std: np.ndarray) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 Both datasets are streamed once and profiled chunk by chunk; every univariate
 statistic is computed from the chunk profiles (so results can be recomputed
-from stored profiles), and the multivariate detector sees a bounded sample of
-each chunk's rows.
+from stored profiles). The multivariate detector is fitted on a bounded sample
+of the reference and measures every current row as it streams; a chunked
+reference is read once more to measure its chunks (the band's source).
 
 The verdict's false-alarm rate. Tests with a p-value (``ks``, ``chi2``) are
 adjusted per chunk across the columns tested, by Holm's step-down method: a
@@ -35,10 +36,10 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from postpilot.errors import InputError, PostpilotError
-from postpilot.monitoring.chunked import ChunkProfile, profile_chunks
+from postpilot.monitoring.chunked import ChunkProfile, observe_chunks, profile_chunks
 from postpilot.monitoring.chunking import Chunker, SizeChunker, chunker_pair
 from postpilot.monitoring.drift import (
     DRIFT_TESTS,
@@ -55,10 +56,11 @@ from postpilot.monitoring.inputs import (
     names_of,
 )
 from postpilot.monitoring.multivariate import (
-    FIT_ROWS,
+    ChunkErrors,
     PCAReconstruction,
     RowSampler,
     band,
+    fit_rows,
     held_out_errors,
     sampling_band,
     too_small,
@@ -73,7 +75,10 @@ from postpilot.monitoring.results import (
 from postpilot.profiles import CategoricalColumn, NumericColumn, Profile, TemporalColumn
 from postpilot.profiles.column import ColumnProfile, NullColumn, is_identifier
 
-__all__ = ["DriftOptions", "compare_chunks", "drift_from_profiles", "run_drift"]
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["ChunkRows", "DriftOptions", "compare_chunks", "drift_from_profiles", "run_drift"]
 
 _MIN_BAND_CHUNKS = 3
 _MIN_UNIVARIATE_BAND_CHUNKS = 2
@@ -175,33 +180,140 @@ def run_drift(
     check_names(options, reference, current, ref_names, cur_names)
     ref_chunker, cur_chunker = _chunkers(options, reference, current)
     wanted = list(options.columns) if options.columns else None
-    ref_sampler = RowSampler([])
-    cur_sampler = RowSampler([])
+    # The multivariate model is fitted on a bounded sample of the whole reference and
+    # measures the current data batch by batch as it streams (see multivariate.py).
+    ref_sampler = RowSampler([], fit_rows(len(wanted or ref_names or ())))
     ref_chunks = profile_chunks(
         reference,
         ref_chunker or SizeChunker(2**62),
         columns=wanted,
-        observe=ref_sampler.observe if options.multivariate else None,
+        observe=(lambda _, part: ref_sampler.observe("", part)) if options.multivariate else None,
+        restarted=ref_sampler.reset,
     )
+    if not ref_chunks:
+        raise InputError("the reference data has no rows", **location(reference, "reference"))
+    ref_profile = _merge(ref_chunks)
+    fitted = _fit_reference(ref_profile, ref_sampler, options) if options.multivariate else None
+    cur_errors = ChunkErrors(fitted[0]) if fitted is not None else None
     cur_chunks = profile_chunks(
         current,
         cur_chunker,
         columns=wanted,
-        observe=cur_sampler.observe if options.multivariate else None,
+        observe=cur_errors.observe if cur_errors is not None else None,
+        restarted=cur_errors.reset if cur_errors is not None else None,
     )
-    for chunks, data, role in (
-        (ref_chunks, reference, "reference"),
-        (cur_chunks, current, "current"),
-    ):
-        if not chunks:
-            raise InputError(f"the {role} data has no rows", **location(data, role))
+    if not cur_chunks:
+        raise InputError("the current data has no rows", **location(current, "current"))
+    streamed = _StreamedRows(
+        (reference, ref_chunker), (current, cur_chunker), ref_sampler, cur_errors
+    )
     return compare_chunks(
         ref_chunks,
         cur_chunks,
         options,
         reference_chunked=ref_chunker is not None,
-        samplers=(ref_sampler, cur_sampler),
+        rows=streamed,
+        ref_profile=ref_profile,
     )
+
+
+class ChunkRows(Protocol):
+    """Where the multivariate detector of :func:`compare_chunks` gets rows."""
+
+    def sample(self, columns: list[str]) -> pl.DataFrame:
+        """Reference rows (a bounded sample) of ``columns``, to fit the model on."""
+        ...
+
+    def prefit(self) -> PCAReconstruction | None:
+        """A model fitted (and measuring the current data) before the columns compared
+        were known, or None."""
+        ...
+
+    def current(self, model: PCAReconstruction, columns: list[str]) -> ChunkErrors:
+        """The current chunks' errors under ``model``."""
+        ...
+
+    def reference(self, model: PCAReconstruction, columns: list[str]) -> ChunkErrors:
+        """The reference chunks' errors under ``model`` (asked only for a band)."""
+        ...
+
+
+class _StreamedRows:
+    """The local engine's rows: the reference sample taken as it streamed, the current
+    data measured as it streamed by the model fitted first; data read once more only
+    when the model must change (the current data lost a column) or for the reference
+    chunks' band."""
+
+    def __init__(
+        self,
+        reference: tuple[object, Chunker | None],
+        current: tuple[object, Chunker],
+        ref_sampler: RowSampler,
+        cur_errors: ChunkErrors | None,
+    ) -> None:
+        self._reference, self._current = reference, current
+        self._sampler, self._errors = ref_sampler, cur_errors
+
+    def sample(self, columns: list[str]) -> pl.DataFrame:
+        self._sampler.columns = columns
+        return self._sampler.all()
+
+    def prefit(self) -> PCAReconstruction | None:
+        errors = self._errors
+        return None if errors is None or errors.unusable else errors.model
+
+    def current(self, model: PCAReconstruction, columns: list[str]) -> ChunkErrors:
+        if self._errors is not None and self._errors.model is model:
+            return self._errors
+        return _measure(self._current[0], self._current[1], model, columns)
+
+    def reference(self, model: PCAReconstruction, columns: list[str]) -> ChunkErrors:
+        data, chunker = self._reference
+        assert chunker is not None  # asked only for a reference chunked for its band
+        return _measure(data, chunker, model, columns)
+
+
+def _measure(
+    data: object, chunker: Chunker, model: PCAReconstruction, columns: list[str]
+) -> ChunkErrors:
+    errors = ChunkErrors(model)
+    observe_chunks(data, chunker, errors.observe, columns=columns, restarted=errors.reset)
+    return errors
+
+
+class SampledRows:
+    """Rows sampled per chunk and held in memory (the Spark engine's): the model is
+    fitted on every reference chunk's sample and measures each chunk's sample."""
+
+    def __init__(
+        self,
+        samplers: tuple[RowSampler, RowSampler],
+        chunks: tuple[list[ChunkProfile], list[ChunkProfile]],
+    ) -> None:
+        self._samplers, self._chunks = samplers, chunks
+
+    def sample(self, columns: list[str]) -> pl.DataFrame:
+        self._samplers[0].columns = columns
+        return self._samplers[0].all()
+
+    def prefit(self) -> PCAReconstruction | None:
+        return None
+
+    def _errors(self, side: int, model: PCAReconstruction, columns: list[str]) -> ChunkErrors:
+        errors = ChunkErrors(model)
+        sampler = self._samplers[side]
+        sampler.columns = columns
+        for chunk in self._chunks[side]:
+            rows = sampler.frame(chunk.chunk.key)
+            if rows.width:
+                errors.observe(chunk.chunk.key, rows)
+        return errors
+
+    def current(self, model: PCAReconstruction, columns: list[str]) -> ChunkErrors:
+        return self._errors(1, model, columns)
+
+    def reference(self, model: PCAReconstruction, columns: list[str]) -> ChunkErrors:
+        return self._errors(0, model, columns)
 
 
 def compare_chunks(
@@ -210,18 +322,17 @@ def compare_chunks(
     options: DriftOptions,
     *,
     reference_chunked: bool,
-    samplers: tuple[RowSampler, RowSampler],
+    rows: ChunkRows | None,
+    ref_profile: Profile | None = None,
 ) -> DriftReport:
-    """The drift report of chunk profiles (none empty) and the multivariate samplers that
-    observed their rows: the part of :func:`run_drift` after the data is read, shared
-    with the Spark engine (``postpilot.spark``), which profiles the chunks on a cluster.
-    ``reference_chunked``: the reference was chunked like the current data (the bands)."""
-    ref_sampler, cur_sampler = samplers
-    ref_profile = _merge(ref_chunks)
+    """The drift report of chunk profiles (none empty): the part of :func:`run_drift`
+    after the data is read, shared with the Spark engine (``postpilot.spark``), which
+    profiles the chunks on a cluster. ``reference_chunked``: the reference was chunked
+    like the current data (the bands); ``rows``: where the multivariate detector gets
+    rows (None: it does not run)."""
+    ref_profile = ref_profile if ref_profile is not None else _merge(ref_chunks)
     cur_profile = _merge(cur_chunks)
     columns, skipped, changes = _columns(ref_profile, cur_profile, options)
-    for sampler in (ref_sampler, cur_sampler):
-        sampler.columns = columns
     banded = reference_chunked and len(ref_chunks) >= _MIN_UNIVARIATE_BAND_CHUNKS
     per_column = _univariate(
         ref_profile, columns, ref_chunks if banded else [], cur_chunks, options
@@ -230,9 +341,9 @@ def compare_chunks(
     mv_ref: list[MultivariateDrift | None] = [None] * len(ref_chunks)
     mv_cur: list[MultivariateDrift | None] = [None] * len(cur_chunks)
     mv_skipped: str | None = None
-    if options.multivariate and columns:
+    if options.multivariate and columns and rows is not None:
         mv_ref, mv_cur, mv_skipped = _multivariate(
-            ref_profile, columns, ref_chunks, cur_chunks, ref_sampler, cur_sampler
+            ref_profile, columns, ref_chunks, cur_chunks, rows, banded=banded
         )
 
     def chunk_results(
@@ -701,37 +812,70 @@ def _apply_band(result: ColumnDrift, upper: float | None) -> ColumnDrift:
     )
 
 
+def _split_kinds(profile: Profile, columns: list[str]) -> tuple[list[str], list[str]]:
+    """The numeric and the categorical ones among ``columns``."""
+    numeric = [n for n in columns if _kind(profile.column(n)) == "numeric"]
+    categorical = [n for n in columns if _kind(profile.column(n)) == "categorical"]
+    return numeric, categorical
+
+
+def _fit_reference(
+    ref_profile: Profile, sampler: RowSampler, options: DriftOptions
+) -> tuple[PCAReconstruction, pl.DataFrame] | None:
+    """The model on the columns the reference alone would let the run compare, fitted on
+    the reference sample before the current data is read (so it can measure it as it
+    streams), and that sample; None when no column qualifies or the sample is too small
+    (the run then reports why, after the current data is read)."""
+    try:
+        candidates, _, _ = _columns(ref_profile, ref_profile, options)
+    except InputError:
+        return None
+    model = PCAReconstruction(*_split_kinds(ref_profile, candidates))
+    sampler.columns = candidates
+    sample = sampler.all()
+    if too_small(sample.height, model.dimensions(sample)) is not None:
+        return None
+    return model.fit(sample), sample
+
+
 def _multivariate(
     ref_profile: Profile,
     columns: list[str],
     ref_chunks: list[ChunkProfile],
     cur_chunks: list[ChunkProfile],
-    ref_sampler: RowSampler,
-    cur_sampler: RowSampler,
+    rows: ChunkRows,
+    *,
+    banded: bool,
 ) -> tuple[list[MultivariateDrift | None], list[MultivariateDrift | None], str | None]:
     """Each reference and current chunk's reconstruction error against its band, and
     why the detector was skipped (None when it ran). The model is fitted on the
-    reference sample; the reference chunks are measured with it (the band's source,
-    the upper bound raised by the model's optimism on rows it was fitted on); with
-    fewer than three reference chunks each current chunk gets a sampling-error band."""
-    numeric = [n for n in columns if _kind(ref_profile.column(n)) == "numeric"]
-    categorical = [n for n in columns if _kind(ref_profile.column(n)) == "categorical"]
-    model = PCAReconstruction(numeric, categorical)
-    sample = ref_sampler.all()
-    if sample.height > FIT_ROWS:
-        sample = sample.sample(n=FIT_ROWS, seed=0)
-    reason = too_small(sample.height, model.dimensions(sample))
-    if reason is not None:
-        return [None] * len(ref_chunks), [None] * len(cur_chunks), reason
-    model.fit(sample)
+    reference sample (the one fitted before the current data was read, when it used
+    the columns compared; else fitted again on them) and measures the current chunks'
+    rows. With a band (``banded``), the reference chunks are measured with it (the
+    band's source, the upper bound raised by the model's optimism on rows it was
+    fitted on); with fewer than three reference chunks each current chunk gets a
+    sampling-error band."""
+    numeric, categorical = _split_kinds(ref_profile, columns)
+    sample = rows.sample(columns)
+    model = rows.prefit()
+    if model is None or (model.numeric, model.categorical) != (numeric, categorical):
+        model = PCAReconstruction(numeric, categorical)
+        reason = too_small(sample.height, model.dimensions(sample))
+        if reason is not None:
+            return [None] * len(ref_chunks), [None] * len(cur_chunks), reason
+        model.fit(sample)
+    cur_errors = rows.current(model, columns)
     fitted = model.errors(sample)
     held_out = held_out_errors(model, sample)
     optimism = float(held_out.mean() - fitted.mean())
-    ref_values = _errors(model, ref_sampler, ref_chunks)
-    cur_values = _errors(model, cur_sampler, cur_chunks)
+    cur_values = [cur_errors.value(c.chunk.key) for c in cur_chunks]
+    ref_values: list[tuple[float, int]] = []
+    if banded:
+        ref_errors = rows.reference(model, columns)
+        ref_values = [ref_errors.value(c.chunk.key) for c in ref_chunks]
 
     def result(value: float, rows: int) -> MultivariateDrift:
-        if len(ref_chunks) < _MIN_BAND_CHUNKS:
+        if len(ref_values) < _MIN_BAND_CHUNKS:
             limits = sampling_band(fitted, held_out, rows)
         else:
             values, sizes = [v for v, _ in ref_values], [n for _, n in ref_values]
@@ -741,16 +885,9 @@ def _multivariate(
             value, limits.lower, limits.upper, side is not None, limits.source, side
         )
 
+    mv_ref: list[MultivariateDrift | None] = [result(v, rows) for v, rows in ref_values]
     return (
-        [result(v, rows) for v, rows in ref_values],
+        mv_ref or [None] * len(ref_chunks),
         [result(v, rows) for v, rows in cur_values],
         None,
     )
-
-
-def _errors(
-    model: PCAReconstruction, sampler: RowSampler, chunks: list[ChunkProfile]
-) -> list[tuple[float, int]]:
-    """Each chunk's mean reconstruction error over its sampled rows, and their number."""
-    frames = [sampler.frame(c.chunk.key) for c in chunks]
-    return [(model.error(frame), frame.height) for frame in frames]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -110,13 +110,15 @@ def check(ids: Sequence[str], values: Sequence[object]) -> CheckedLabels:
     return CheckedLabels(ids, [_encode(v, position) for position, v in enumerate(values)])
 
 
-def ingest(tx: Tx, slug: str, labels: CheckedLabels) -> LabelIngest:
+def ingest(tx: Tx, slug: str, labels: CheckedLabels | Iterable[CheckedLabels]) -> LabelIngest:
     """Upsert the labels of a product; one ``labels.ingested`` audit event with the counts.
 
     Chunk by chunk, the stored values of the chunk's ids are read and compared, and
     only new and changed labels are written, by one bulk upsert per chunk. (On
     PostgreSQL, two ingests of the same ids at the same moment store the right
-    values, but both may count a label as new.)
+    values, but both may count a label as new.) ``labels`` may come as batches (a file
+    read in slices), stored in this one transaction: no id may be in two of them (the
+    file reader refuses that at the end, which undoes the transaction).
     """
     product = tx.product(slug)
     conn = tx.session.connection()
@@ -124,29 +126,31 @@ def ingest(tx: Tx, slug: str, labels: CheckedLabels) -> LabelIngest:
     # ids are unique within a call, so a product without labels needs no lookups
     any_stored = select(_TABLE.c.id).where(_TABLE.c.product_id == product.id).limit(1)
     empty = tx.session.scalar(any_stored) is None
-    new = updated = 0
+    received = new = updated = 0
     step = _chunk(conn)
-    for start in range(0, len(labels.ids), step):
-        ids = labels.ids[start : start + step]
-        stored = {} if empty else _stored(conn, product.id, ids)
-        keys, values = [], []
-        for key, value in zip(ids, labels.encoded[start : start + step], strict=True):
-            before = stored.get(key)
-            if before != value:
-                keys.append(key)
-                values.append(value)
-                if before is None:
-                    new += 1
-                else:
-                    updated += 1
-        if keys:
-            write(keys, values)
+    for batch in [labels] if isinstance(labels, CheckedLabels) else labels:
+        received += len(batch.ids)
+        for start in range(0, len(batch.ids), step):
+            ids = batch.ids[start : start + step]
+            stored = {} if empty else _stored(conn, product.id, ids)
+            keys, values = [], []
+            for key, value in zip(ids, batch.encoded[start : start + step], strict=True):
+                before = stored.get(key)
+                if before != value:
+                    keys.append(key)
+                    values.append(value)
+                    if before is None:
+                        new += 1
+                    else:
+                        updated += 1
+            if keys:
+                write(keys, values)
     result = LabelIngest(
         product=slug,
-        received=len(labels.ids),
+        received=received,
         new=new,
         updated=updated,
-        unchanged=len(labels.ids) - new - updated,
+        unchanged=received - new - updated,
     )
     counts = {k: getattr(result, k) for k in ("received", "new", "updated", "unchanged")}
     tx.record("labels.ingested", "labels", slug, product=slug, after=counts)

@@ -19,6 +19,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from postpilot.card import Card, build_card, pick_version
@@ -419,6 +420,20 @@ class Registry:
         {'p1': True, 'p2': True, 'p3': 0.5}
         """
         checked = labels.check(ids, values)  # before the write lock is taken
+        return self._write(lambda tx: labels.ingest(tx, product, checked))
+
+    def ingest_label_file(
+        self, product: str, path: str | Path, *, id_column: str, label_column: str
+    ) -> LabelIngest:
+        """Store the labels of a CSV or Parquet file (one row per prediction id), read in
+        bounded slices (:func:`~postpilot.registry.label_files.label_batches`) and stored
+        in one transaction: any problem in the file (named by its line) leaves nothing
+        written. Memory holds one slice and 8 bytes per id, whatever the file's size."""
+        from postpilot.registry.label_files import label_batches
+
+        self.product(product)  # an unknown product fails before the file is read
+        batches = label_batches(path, id_column=id_column, label_column=label_column)
+        checked = (labels.check(b.ids, b.values) for b in batches)
         return self._write(lambda tx: labels.ingest(tx, product, checked))
 
     def labels(self, product: str, ids: Sequence[str] | None = None) -> dict[str, object]:

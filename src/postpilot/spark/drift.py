@@ -20,7 +20,7 @@ from postpilot.errors import InputError
 from postpilot.monitoring.chunking import SizeChunker, chunker_pair
 from postpilot.monitoring.inputs import check_names, check_options, location
 from postpilot.monitoring.multivariate import SAMPLE_ROWS, RowSampler
-from postpilot.monitoring.run import DriftOptions, compare_chunks
+from postpilot.monitoring.run import DriftOptions, SampledRows, compare_chunks
 from postpilot.spark.chunks import prepare, profile_chunks, sample_chunks
 from postpilot.spark.session import dataframe, session
 
@@ -97,7 +97,7 @@ def run_drift_spark(
         profiled[1],
         options,
         reference_chunked=pair is not None,
-        samplers=samplers,
+        rows=SampledRows(samplers, (profiled[0], profiled[1])) if options.multivariate else None,
     )
 
 
