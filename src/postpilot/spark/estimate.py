@@ -42,6 +42,7 @@ from postpilot.performance.run import (
     _features,
     _name,
     _Problem,
+    _require,
     _result,
     _sampling_errors,
     _split,
@@ -76,18 +77,6 @@ _CHUNK: Final = "__postpilot_chunk__"
 _RESULT: Final = "result"
 
 _Numbers = tuple[str, int, int, dict[str, float], dict[str, float], Any]
-
-
-def _require(
-    columns: list[str], wanted: list[str], data: object, label: str, field: str | None
-) -> None:
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        raise InputError(
-            f"{_name(data, label)} has no column {missing[0]!r}",
-            field=field or missing[0],
-            hint=f"Its columns are: {', '.join(columns)}",
-        )
 
 
 def estimate_performance_spark(
