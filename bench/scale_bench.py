@@ -86,6 +86,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 DATA = BENCH / ".data"
 RECORDS = DATA / "scale-bench.json"
+NOTES = DATA / "scale-notes.json"
 OUTPUTS = DATA / "scale-outputs"
 RESULTS = BENCH / "results" / "scale.md"
 PLOT = BENCH / "results" / "scale.svg"
@@ -569,6 +570,14 @@ def load_records() -> list[dict[str, Any]]:
     return []
 
 
+def load_notes() -> list[str]:
+    """Notes on the runs (``--note``), kept beside the records."""
+    if NOTES.exists():
+        notes: list[str] = json.loads(NOTES.read_text(encoding="utf-8"))
+        return notes
+    return []
+
+
 def save_record(record: dict[str, Any]) -> None:
     key = (record["task"], record["tool"], record["rows"])
     records = [r for r in load_records() if (r["task"], r["tool"], r["rows"]) != key]
@@ -866,6 +875,23 @@ def estimate_check(records: list[dict[str, Any]], big: int) -> list[str]:
     ]
 
 
+def throughput(records: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for task in TASKS:
+        runs = sorted(
+            (r for r in records if (r["task"], r["tool"]) == (task, POSTPILOT) and r.get("ok")),
+            key=lambda r: r["rows"],
+        )
+        if runs:
+            cells = ", ".join(
+                f"{fmt_rows(r['rows'])} {r['wall_s'] / (r['rows'] / 1e6):.1f} s "
+                f"(load {r['load'][0]:.1f})"
+                for r in runs
+            )
+            lines.append(f"  {task}: {cells}.")
+    return lines
+
+
 def ratios(records: list[dict[str, Any]], sizes: list[int]) -> list[str]:
     """Whole-process wall time of the fastest measured peer over postpilot's, per size."""
     lines = []
@@ -1150,9 +1176,12 @@ def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "realized ROC AUC: 0.8152 (scikit-learn's `roc_auc_score` on that row group agrees) "
         "under the floor the reference chunks set (about 0.8160); its estimate is inside. "
         "That is the drawn data (seed 0), the same at every row count.",
-        "- Times are of the whole process on a machine whose load average was far above "
-        "its 2 cores; compare tools at one size (they ran one after the other), not with "
-        "`drift.md`'s idle-machine numbers.",
+        "- Times are of the whole process on a machine shared with other sessions, whose "
+        "load average was often far above its 2 cores; compare tools at one size (they ran "
+        "one after the other), not with `drift.md`'s idle-machine numbers. Postpilot's "
+        "seconds per million rows, with the load average at the run's start:",
+        *throughput(records),
+        *(f"- {note}" for note in load_notes()),
         "",
     ]
     text += ratios(records, sizes)
@@ -1207,6 +1236,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=POSTPILOT_TIMEOUT, help="seconds a postpilot run may take"
     )
+    parser.add_argument(
+        "--note", action="append", default=[], help="add a note on the runs to the section"
+    )
     parser.add_argument("--no-report", action="store_true", help="print the section instead")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -1220,6 +1252,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.worker:
         return worker(args)
+    if args.note:
+        DATA.mkdir(parents=True, exist_ok=True)
+        NOTES.write_text(json.dumps(load_notes() + args.note, indent=1), encoding="utf-8")
     if args.snapshot:
         args.postpilot_src = str(snapshot(args.snapshot))
         log(f"measuring postpilot from {args.postpilot_src}")
