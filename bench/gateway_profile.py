@@ -216,7 +216,7 @@ def profile(
                 "adapter + validation": _per_call(
                     lambda: _adapt_and_validate(live, consumer, [sent]), 2000
                 ),
-                "model as the gateway runs it (DataFrame, predict, predict_proba)": _per_call(
+                "model as the gateway runs it (matrix, predict, predict_proba)": _per_call(
                     lambda: backend._run_estimator([record]), 500
                 ),
                 "model as the bare endpoint runs it (DataFrame, predict)": _per_call(
