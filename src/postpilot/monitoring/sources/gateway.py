@@ -582,6 +582,68 @@ def _combine(parts: list[Path], path: Path) -> None:
             part.unlink()
 
 
+QUANTILE_ROWS: Final = 1 << 20
+"""The most values :func:`exact_quantile` holds at once."""
+
+
+def exact_quantile(
+    frame: pl.LazyFrame, column: str, q: float, *, max_rows: int = QUANTILE_ROWS
+) -> float | None:
+    """The ``q`` quantile of a number column (nulls and NaNs left out), exactly as
+    polars' ``quantile(q, "linear")`` gives it, holding at most ``max_rows`` values:
+    streaming passes count the values below a bound and narrow a value range by
+    halves until the values around the quantile's rank fit, then those are sorted.
+    None for a column without values."""
+    values = frame.select(pl.col(column).cast(pl.Float64)).filter(
+        pl.col(column).is_not_null() & pl.col(column).is_not_nan()
+    )
+    counted = values.select(
+        pl.len().alias("n"), pl.col(column).min().alias("lo"), pl.col(column).max().alias("hi")
+    ).collect(engine="streaming")
+    n, lo, hi = counted.row(0)
+    if not n:
+        return None
+    position = q * (n - 1)
+    first, last = math.floor(position), min(math.ceil(position), n - 1)
+    below = 0  # values under lo: every rank counts from there
+    while True:
+        inside = values.filter((pl.col(column) >= lo) & (pl.col(column) <= hi))
+        count = inside.select(pl.len()).collect(engine="streaming").item()
+        mid = lo + (hi - lo) / 2
+        if count <= max_rows or not lo < mid < hi:
+            break
+        under = inside.filter(pl.col(column) < mid).select(pl.len()).collect(engine="streaming")
+        left = int(under.item())
+        if below + left > last:  # both ranks lie under mid
+            hi = math.nextafter(mid, -math.inf)
+        elif below + left <= first:  # both at or over mid
+            below, lo = below + left, mid
+        else:  # mid splits them: they are the largest under mid and the smallest over it
+            return _split_quantile(values, column, mid, position, first)
+    if count > max_rows:  # no float between lo and hi: every value left is one of them
+        at_lo = values.filter(pl.col(column) == lo).select(pl.len()).collect(engine="streaming")
+        under_hi = below + int(at_lo.item())
+        low, high = (float(lo if rank < under_hi else hi) for rank in (first, last))
+    else:
+        kept = inside.collect(engine="streaming").get_column(column).sort().to_numpy()
+        low = float(kept[min(first - below, kept.size - 1)])
+        high = float(kept[min(last - below, kept.size - 1)])
+    return float(low + (position - first) * (high - low))
+
+
+def _split_quantile(
+    values: pl.LazyFrame, column: str, mid: float, position: float, first: int
+) -> float:
+    """The quantile when its two ranks straddle ``mid``: the largest value under it and
+    the smallest at or over it."""
+    ends = values.select(
+        pl.col(column).filter(pl.col(column) < mid).max().alias("low"),
+        pl.col(column).filter(pl.col(column) >= mid).min().alias("high"),
+    ).collect(engine="streaming")
+    low, high = (float(v) for v in ends.row(0))
+    return low + (position - first) * (high - low)
+
+
 def _window(path: Path, columns: list[str], start: datetime | None, end: datetime) -> GatewayWindow:
     """The served side of the window, from the batch's file (only the columns needed)."""
     stats = (
@@ -589,14 +651,13 @@ def _window(path: Path, columns: list[str], start: datetime | None, end: datetim
         .select(
             pl.len().alias("served"),
             (pl.col("served_by") == "fallback").sum().alias("fallback"),
-            pl.col("latency_ms").quantile(0.99, "linear").alias("p99"),
             pl.col("created_at").min().alias("first"),
             pl.col("created_at").max().alias("last"),
         )
-        .collect()
+        .collect(engine="streaming")
         .row(0, named=True)
     )
-    p99 = stats["p99"]
+    p99 = exact_quantile(pl.scan_parquet(path), "latency_ms", 0.99)
     return GatewayWindow(
         start=start,
         end=end,
