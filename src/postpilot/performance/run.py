@@ -704,15 +704,7 @@ def estimate_performance(
     else:
         head = stream.each(reference, None, lambda batches: next(batches))
         inputs, skipped = _features(options, head, ana_names)
-    features = inputs if options.problem == "regression" else []
-    if options.problem == "regression" and not features:
-        raise InputError(
-            "DLE needs the model's input features; none found",
-            field="features",
-            hint="Pass --features COL,COL,...",
-        )
-    problem = _Problem(options, features)
-    problem.fit(fitted)
+    problem, features = _fit_problem(options, inputs, fitted)
 
     def analysis_rows() -> int:
         assert ana_total is not None
@@ -845,6 +837,23 @@ def estimate_performance(
         },
         reference_rows=ref_rows,
     )
+
+
+def _fit_problem(
+    options: PerformanceOptions, inputs: list[str], reference: pl.DataFrame
+) -> tuple[_Problem, list[str]]:
+    """The estimator fitted on ``reference``, and its features (DLE's inputs; none for
+    CBPE). InputError for a regression without features."""
+    features = inputs if options.problem == "regression" else []
+    if options.problem == "regression" and not features:
+        raise InputError(
+            "DLE needs the model's input features; none found",
+            field="features",
+            hint="Pass --features COL,COL,...",
+        )
+    problem = _Problem(options, features)
+    problem.fit(reference)
+    return problem, features
 
 
 def _check_classes(seen: set[Any], options: PerformanceOptions, data: object) -> None:

@@ -40,6 +40,7 @@ from postpilot.performance.run import (
     _check_classes,
     _chunkers,
     _features,
+    _fit_problem,
     _name,
     _Problem,
     _require,
@@ -128,15 +129,7 @@ def estimate_performance_spark(
             set(reference_frame.get_column(_LABEL).unique().to_list()), options, reference
         )
     inputs, skipped = _features(options, reference_frame, list(ana_df.columns))
-    features = inputs if options.problem == "regression" else []
-    if options.problem == "regression" and not features:
-        raise InputError(
-            "DLE needs the model's input features; none found",
-            field="features",
-            hint="Pass --features COL,COL,...",
-        )
-    problem = _Problem(options, features)
-    problem.fit(reference_frame)
+    problem, features = _fit_problem(options, inputs, reference_frame)
 
     wanted = [
         options.y_true if options.y_true in ana_df.columns else None,
