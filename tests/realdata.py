@@ -36,8 +36,9 @@ __all__ = [
     "sklearn_table",
 ]
 
-REAL_TABLES = ("breast_cancer", "wine", "diabetes", "penguins_raw")
-"""Tables for random-halves checks: numbers, categories, free text and nulls between them."""
+REAL_TABLES = ("breast_cancer", "wine", "diabetes", "penguins_raw", "digits")
+"""Tables for random-halves checks: numbers, categories, free text and nulls between them,
+and sparse columns (digits' 8x8 images: border pixels nearly always 0)."""
 CAR_LOAN_INPUTS = [
     "car_value",
     "salary_range",

@@ -57,6 +57,25 @@ def test_the_comments_column_is_not_a_closed_category_set() -> None:
     assert body.max_null_rate > 0
 
 
+def test_a_nearly_constant_column_constant_in_a_batch_is_a_warning() -> None:
+    # digits' pixel_7_0 is 0 in 1,796 of 1,797 images: a half that holds the one 1
+    # gives a contract with two values, and the other half (all 0) is sampling, not a
+    # broken feature
+    digits = sklearn_table("digits")
+    holder = digits.filter(pl.col("pixel_7_0") != 0)
+    zeros = digits.filter(pl.col("pixel_7_0") == 0)
+    contract = infer_contract(pl.concat([holder, zeros.head(897)]), name="digits")
+    result = check_contract(contract, zeros.tail(899))
+    found = [(f.kind.value, f.severity.value) for f in result.findings if f.column == "pixel_7_0"]
+    assert found == [("constant_column", "warning")]
+    # a column that was 0 in half its rows and is now 0 in every row is broken
+    half = pl.DataFrame({"x": [0.0, 1.0] * 450})
+    broken = check_contract(infer_contract(half, name="x"), pl.DataFrame({"x": [0.0] * 900}))
+    assert [(f.kind.value, f.severity.value) for f in broken.findings] == [
+        ("constant_column", "error")
+    ]
+
+
 def _classes(frame: pl.DataFrame, column: str) -> dict[object, pl.DataFrame]:
     return {key: group.drop(column) for (key,), group in frame.group_by(column)}
 

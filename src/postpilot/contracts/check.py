@@ -10,8 +10,9 @@ sample, and the batch is another: what plausibly is sampling noise is a warning.
   a column that became constant, new categories (at least 1% of the values and more
   than sampling explains), too few or too many rows;
 - warnings: an unexpected (new) column, ``int`` <-> ``float``, a null rate above the
-  allowed one but within the slack, and the out-of-range values and new categories
-  that are fewer than that.
+  allowed one but within the slack, the out-of-range values and new categories
+  that are fewer than that, and a column that became constant on a value so common in
+  the reference that a batch of its size plausibly shows nothing else.
 
 "More than sampling explains": the reference sample of ``n`` values has extremes and
 a category list. A fresh batch of ``m`` values from the same source holds ``k`` or
@@ -19,7 +20,10 @@ more values beyond one extreme with probability ``C(m, k) / C(n + m, k)`` (whate
 the distribution: the top ``k`` of the pooled values all come from the batch), and
 about ``m*(f1+1)/(n+1)`` values of categories the sample did not show (``f1``:
 categories seen once, Good-Turing; a Poisson count). A count within the 99.9%
-quantile of its law is a warning.
+quantile of its law is a warning. A batch of ``m`` values that all equal a value the
+reference holds in a share ``q`` of its rows has probability ``q**m``; the check takes
+the largest ``q`` the contract allows (:func:`_numeric_share_bound`,
+:func:`_categorical_share_bound`) and warns when that probability is at least 0.1%.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ import math
 from typing import Any
 
 from postpilot.contracts.findings import CheckResult, Finding, Kind, Severity
-from postpilot.contracts.model import NUMERIC_TYPES, ColumnSpec, Contract
+from postpilot.contracts.model import NUMERIC_TYPES, ColumnSpec, Contract, Reference
 from postpilot.contracts.rename import match_renames
 from postpilot.contracts.units import (
+    PROBES,
     UnitChange,
     detect_unit_change,
     enough_evidence,
@@ -342,17 +347,9 @@ def _numeric(label: str, spec: ColumnSpec, col: NumericColumn) -> list[Finding]:
     out: list[Finding] = []
     ref = spec.reference
     if ref and (ref.distinct or 0) > 1 and col.min == col.max and col.count > 1:
-        out.append(
-            Finding(
-                Kind.CONSTANT_COLUMN,
-                label,
-                Severity.ERROR,
-                f"column {label!r} has the single value {col.min} in every row, "
-                f"but had {ref.distinct} distinct values",
-                {"value": col.min, "reference_distinct": ref.distinct},
-            )
-        )
-        return out
+        value = float(col.min)  # type: ignore[arg-type]
+        share = _numeric_share_bound(ref, value)
+        return [_constant(label, ref, col.min, share, col.count - col.nans)]
     if spec.identifier:
         return out
     change = detect_unit_change(ref.quantiles if ref else None, col, ref.count if ref else None)
@@ -431,6 +428,95 @@ def _share_below(col: NumericColumn, bound: float) -> float:
     return rank or 0.0
 
 
+_RANK_SLACK = 0.02
+"""How far a contract's quantile may sit from its true rank: the reference quantiles come
+from a KLL sketch (about 1.7% rank error at the profiler's k=200)."""
+
+
+def _numeric_share_bound(ref: Reference, value: float) -> float:
+    """The largest share of the reference's values that can equal ``value``.
+
+    At most ``1 - (distinct - 1) / count`` (each other distinct value was seen at
+    least once), and at most the probability mass between the last reference quantile
+    below ``value`` and the first above it (widened by the sketch's rank error). A value
+    outside the reference's range was never seen: 0.
+    """
+    if ref.count <= 0:
+        return 0.0
+    if (ref.min is not None and value < _below(ref.min)) or (
+        ref.max is not None and value > _above(ref.max)
+    ):
+        return 0.0
+    bound = 1 - ((ref.distinct or 1) - 1) / ref.count
+    if ref.quantiles:
+        below, above = 0.0, 1.0
+        for key, p in PROBES.items():
+            x = ref.quantiles.get(key)
+            if x is None or math.isclose(x, value, rel_tol=1e-5, abs_tol=1e-12):
+                continue
+            if x < value:
+                below = max(below, p)
+            else:
+                above = min(above, p)
+        bound = min(bound, above - below + 2 * _RANK_SLACK)
+    return max(0.0, min(1.0, bound))
+
+
+def _below(x: float) -> float:  # the contract keeps 6 significant digits
+    return x - 1e-5 * abs(x) - 1e-12
+
+
+def _above(x: float) -> float:
+    return x + 1e-5 * abs(x) + 1e-12
+
+
+def _categorical_share_bound(ref: Reference, value: str) -> float:
+    """The largest share of the reference's rows that can hold ``value``: its share in
+    ``reference.top`` plus 3 standard errors of a share estimated from ``count`` rows,
+    and at most ``1 - (distinct - 1) / count``; a value not in a complete ``top`` list
+    was never seen (0); not in a truncated one, at most the smallest share listed."""
+    if ref.count <= 0:
+        return 0.0
+    bound = 1 - ((ref.distinct or 1) - 1) / ref.count
+    if ref.top is not None:
+        if value in ref.top:
+            q = ref.top[value]
+            bound = min(bound, q + 3 * math.sqrt(q * (1 - q) / ref.count) + 1 / ref.count)
+        elif len(ref.top) >= (ref.distinct or 0):
+            bound = 0.0
+        else:
+            bound = min(bound, min(ref.top.values(), default=0.0))
+    return max(0.0, min(1.0, bound))
+
+
+def _constant(label: str, ref: Reference, value: object, share: float, rows: int) -> Finding:
+    """A column with a single value in every row; a warning when the reference held that
+    value so often that ``rows`` draws plausibly show nothing else."""
+    chance = share**rows if rows > 0 else 1.0
+    plausible = chance >= 1 - PLAUSIBLE_QUANTILE
+    message = (
+        f"column {label!r} has the single value {value!r} in every row, "
+        f"but had {ref.distinct} distinct values"
+    )
+    if plausible:
+        message += (
+            f"; the reference held it in up to {share:.2%} of rows, so {rows:,} rows "
+            f"showing nothing else is plausible by chance ({chance:.1%})"
+        )
+    return Finding(
+        Kind.CONSTANT_COLUMN,
+        label,
+        Severity.WARNING if plausible else Severity.ERROR,
+        message,
+        {
+            "value": value,
+            "reference_distinct": ref.distinct,
+            "reference_share_bound": round(share, 6),
+            "chance": chance,
+        },
+    )
+
+
 def _categorical(label: str, spec: ColumnSpec, col: CategoricalColumn) -> list[Finding]:
     out: list[Finding] = []
     counts = col.value_counts()
@@ -443,17 +529,8 @@ def _categorical(label: str, spec: ColumnSpec, col: CategoricalColumn) -> list[F
         and counts.exact
     ):
         (value,) = counts.counts
-        out.append(
-            Finding(
-                Kind.CONSTANT_COLUMN,
-                label,
-                Severity.ERROR,
-                f"column {label!r} has the single value {value!r} in every row, "
-                f"but had {ref.distinct} distinct values",
-                {"value": value, "reference_distinct": ref.distinct},
-            )
-        )
-        return out
+        share = _categorical_share_bound(ref, value)
+        return [_constant(label, ref, value, share, col.count)]
     if spec.categories is None:
         return out
     fold = spec.type == "bool"  # true/True/TRUE are the same boolean
