@@ -34,6 +34,7 @@ __all__ = [
     "random_halves",
     "real_table",
     "sklearn_table",
+    "statsmodels_table",
 ]
 
 REAL_TABLES = ("breast_cancer", "wine", "diabetes", "penguins_raw", "digits")
@@ -61,6 +62,16 @@ def sklearn_table(name: str, *, with_target: bool = False) -> pl.DataFrame:
     if with_target:
         frame = frame.with_columns(pl.Series("target", np.asarray(bunch.target)))
     return frame
+
+
+def statsmodels_table(name: str) -> pl.DataFrame:
+    """``statsmodels.datasets.<name>``'s table, e.g. ``grunfeld`` (11 US firms' investment,
+    1935-1954, sorted by firm)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from statsmodels import datasets
+
+    return pl.from_pandas(getattr(datasets, name).load_pandas().data.reset_index(drop=True))
 
 
 def _penguins_csv(name: str) -> pl.DataFrame:

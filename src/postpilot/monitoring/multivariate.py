@@ -371,12 +371,21 @@ class PCAReconstruction:
 
 def held_out_errors(model: PCAReconstruction, reference: pl.DataFrame) -> np.ndarray:
     """Each row's error under a model that did not see it, by two-fold cross-fitting: a
-    model like ``model`` fitted on every other row of ``reference`` measures the rest,
-    and the other way round. Rows in the order of ``reference``."""
-    even, odd = reference.gather_every(2), reference.gather_every(2, offset=1)
+    model like ``model`` fitted on a random half of ``reference`` measures the other
+    half, and the other way round. Rows in the order of ``reference``.
+
+    The halves are drawn at random (seeded by the number of rows: the same rows give
+    the same answer), not every other row: data sorted by a category (a panel by firm,
+    logs by customer) would give two halves with the same share of every category, and
+    the held-out error would miss how much a fresh sample's category shares move it
+    (random halves of statsmodels' Grunfeld panel alerted in 12 of 20 splits)."""
+    rng = np.random.default_rng(reference.height)
+    first = rng.permutation(reference.height) % 2 == 0
+    mask = pl.Series(first)
+    a, b = reference.filter(mask), reference.filter(~mask)
     out = np.empty(reference.height)
-    out[0::2] = PCAReconstruction(model.numeric, model.categorical).fit(odd).errors(even)
-    out[1::2] = PCAReconstruction(model.numeric, model.categorical).fit(even).errors(odd)
+    out[first] = PCAReconstruction(model.numeric, model.categorical).fit(b).errors(a)
+    out[~first] = PCAReconstruction(model.numeric, model.categorical).fit(a).errors(b)
     return out
 
 
