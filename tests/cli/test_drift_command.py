@@ -80,6 +80,27 @@ def test_table_and_html(cli: Run, files: Path) -> None:
     assert page.count("<svg") >= len(DRIFTED)
 
 
+def test_html_when_the_only_drift_is_a_type_change(cli: Run, tmp_path: Path) -> None:
+    # found by the fuzz suite: the summary's "look first at" took the worst statistic,
+    # and a column that drifted by changing type has none (an IndexError, exit 3)
+    (tmp_path / "reference.csv").write_text("code,x\n" + "a,1\nb,2\n" * 20)
+    (tmp_path / "current.csv").write_text("code,x\n" + "1.5,1\n2.5,2\n" * 20)
+    out = tmp_path / "report.html"
+    cli(
+        "drift",
+        str(tmp_path / "reference.csv"),
+        str(tmp_path / "current.csv"),
+        "-f",
+        "html",
+        "-o",
+        str(out),
+        expect=1,
+    )
+    page = out.read_text()
+    assert "1 column(s) drifted" in page
+    assert "Look first at <b>code</b>: string in the reference but float in the current" in page
+
+
 def test_results_are_stored_per_product(
     cli: Run, files: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -64,7 +64,9 @@ def _summary(report: DriftReport) -> str:
         for r in chunk.columns:
             if r.drifted:
                 worst[r.column] = max(worst.get(r.column, 0.0), _severity(r))
-    order = sorted(worst, key=lambda c: -worst[c])
+    # a column can drift with no statistic: its type changed (a counted schema change)
+    changes = {c.column: c for c in report.schema_changes if c.column in drifted}
+    order = [c for c in drifted if c not in worst] + sorted(worst, key=lambda c: -worst[c])
     rows = sum(c.rows for c in report.chunks)
     lines = [
         f"{len(report.chunks)} chunk(s), {rows:,} rows compared with "
@@ -74,10 +76,14 @@ def _summary(report: DriftReport) -> str:
         lines.append(
             f"<b>{len(drifted)} column(s) drifted:</b> " + ", ".join(esc(c) for c in order) + "."
         )
-        lines.append(
-            f"Look first at <b>{esc(order[0])}</b>: its statistic is the furthest "
-            "past its threshold."
-        )
+        first = order[0]
+        if first in worst:
+            why = "its statistic is the furthest past its threshold"
+        elif first in changes:
+            why = esc(changes[first].detail)
+        else:
+            why = "it could not be compared"
+        lines.append(f"Look first at <b>{esc(first)}</b>: {why}.")
     else:
         lines.append("<b>No column drifted.</b>")
     for side, change in (("above", "rose above"), ("below", "fell below")):
