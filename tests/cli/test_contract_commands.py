@@ -260,3 +260,7 @@ def test_infer_no_store_writes_the_files_and_stores_nothing(
     stored = cli("contract", "infer", str(tmp_path / "train.csv"), "-o", str(out))
     assert "stored as train@1" in stored.stdout
     assert [c["name"] for c in as_json(cli("contract", "list", "-f", "json"))] == ["train"]
+    cli("contract", "infer", str(tmp_path / "train.csv"), "-o", str(out), "--name", "crm")
+    assert [c["name"] for c in as_json(cli("contract", "list", "-f", "json"))] == ["crm", "train"]
+    only = as_json(cli("contract", "list", "--name", "crm", "-f", "json"))
+    assert [(c["name"], c["version"]) for c in only] == [("crm", 1)]

@@ -87,6 +87,8 @@ def test_incident_list_ack_and_resolve(cli: Run, incident: Receiver) -> None:
     )
     assert [i["id"] for i in listed] == [1]
     assert json.loads(cli("incident", "list", "--status", "resolved", "-f", "json").stdout) == []
+    cli("product", "create", "fraud")
+    assert json.loads(cli("incident", "list", "--product", "fraud", "-f", "json").stdout) == []
     shown = json.loads(cli("incident", "show", "1", "-f", "json").stdout)
     assert shown["events"][0]["kind"] == "opened"
     cli("incident", "ack", "1", "--note", "looking at the CRM export")
