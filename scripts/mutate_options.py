@@ -13,8 +13,10 @@ gets the value it gets when the option is not given), in-process and in every
 * ``SURVIVED``: pytest exits 0 after the mutation fired (no test noticed);
 * ``UNUSED``: pytest exits 0 and the mutation never fired (the tests mention the option
   but never pass it to this command);
+* ``timeout``: the tests ran past ``--timeout`` (a test that waits or loops for ever
+  without the option: a kill in effect, but a slow one; better make the test fail);
 * ``error``: anything else (exit 1 without the mutation firing means the tests fail
-  unmutated; exit 2-5: interrupted, collection error, no tests; a timeout);
+  unmutated; exit 2-5: interrupted, collection error, no tests);
 * ``allowed``: in :data:`ALLOWED`, not run (the reason is printed);
 * ``equivalent``: one side of a flag pair whose value is the default (``--store``
   when the default is ``--store``): ignoring it changes nothing, not run.
@@ -26,7 +28,7 @@ tool, not part of the CI suite (a full run takes tens of minutes)::
     .venv/bin/python scripts/mutate_options.py --only "contract infer"
     .venv/bin/python scripts/mutate_options.py --only "drift --test" -m "not postgres"
 
-It exits 1 if a mutant survived, went unused or errored, else 0.
+It exits 1 if a mutant survived, went unused, timed out or errored, else 0.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -56,8 +59,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     # reason checkable; an option that could be tested gets a test instead.
 }
 
-TIMEOUT = 1800
-"""Seconds one pytest run may take before it counts as an error."""
+TIMEOUT = 600
+"""Seconds one pytest run may take (``--timeout``) before it counts as a timeout."""
 
 
 @dataclass
@@ -118,7 +121,7 @@ def _all_commands() -> Iterator[tuple[tuple[str, ...], Any]]:
     yield from commands()
 
 
-def run(mutant: Mutant, pytest_args: list[str]) -> Mutant:
+def run(mutant: Mutant, pytest_args: list[str], timeout: float = TIMEOUT) -> Mutant:
     if mutant.status:
         return mutant
     if (mutant.command, mutant.label) in ALLOWED:
@@ -137,33 +140,39 @@ def run(mutant: Mutant, pytest_args: list[str]) -> Mutant:
         }
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
         started = time.monotonic()
-        try:
-            done = subprocess.run(
-                [*command, *pytest_args, *mutant.tests],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            mutant.seconds = time.monotonic() - started
-            mutant.status, mutant.detail = "error", f"timed out after {TIMEOUT} s"
-            return mutant
+        # its own process group: a timeout stops the servers the tests started as well
+        with subprocess.Popen(
+            [*command, *pytest_args, *mutant.tests],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                mutant.seconds = time.monotonic() - started
+                mutant.status = "timeout"
+                mutant.detail = f"pytest still running after {timeout:g} s"
+                return mutant
         mutant.seconds = time.monotonic() - started
         mutant.hits = len(log.read_text().splitlines()) if log.exists() else 0
-    lines = done.stdout.strip().splitlines()
-    summary = lines[-1] if lines else done.stderr.strip()[-200:]
+    returncode = process.returncode
+    lines = stdout.strip().splitlines()
+    summary = lines[-1] if lines else stderr.strip()[-200:]
     failed = [line.split(" ", 1)[1] for line in lines if line.startswith(("FAILED ", "ERROR "))]
-    if done.returncode == 1 and mutant.hits:
+    if returncode == 1 and mutant.hits:
         mutant.status, mutant.detail = "killed", (failed[0] if failed else summary)
-    elif done.returncode == 0:
+    elif returncode == 0:
         mutant.status = "SURVIVED" if mutant.hits else "UNUSED"
         mutant.detail = summary
     else:
         mutant.status = "error"
-        why = "fails unmutated" if done.returncode == 1 else f"pytest exit {done.returncode}"
+        why = "fails unmutated" if returncode == 1 else f"pytest exit {returncode}"
         mutant.detail = f"{why}: {failed[0] if failed else summary}"
     return mutant
 
@@ -179,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--jobs", type=int, default=1, help="pytest runs at a time (default 1)")
     parser.add_argument("-m", dest="marker", help='pytest -m expression, e.g. "not postgres"')
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        help=f"seconds one pytest run may take (default {TIMEOUT})",
+    )
     parser.add_argument("--list", action="store_true", help="list mutants and tests, run nothing")
     args = parser.parse_args(argv)
 
@@ -195,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(f"{'status':<10} {'command':<24} {'option':<26} {'tests':>5} {'hits':>5} {'secs':>6}")
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for m in pool.map(lambda m: run(m, pytest_args), todo):
+        for m in pool.map(lambda m: run(m, pytest_args, args.timeout), todo):
             print(
                 f"{m.status:<10} {m.command:<24} {m.label:<26} {len(m.tests):>5} {m.hits:>5} "
                 f"{m.seconds:>6.1f}  {m.detail}",
@@ -210,13 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         + ": "
         + ", ".join(f"{counts[s]} {s}" for s in _ORDER if counts[s])
     )
-    bad = [m for m in todo if m.status in ("SURVIVED", "UNUSED", "error")]
+    bad = [m for m in todo if m.status in ("SURVIVED", "UNUSED", "timeout", "error")]
     for m in bad:
         print(f"  {m.status} {m.command} {m.label}: {m.detail}")
     return 1 if bad else 0
 
 
-_ORDER = ("killed", "SURVIVED", "UNUSED", "error", "allowed", "equivalent")
+_ORDER = ("killed", "SURVIVED", "UNUSED", "timeout", "error", "allowed", "equivalent")
 
 
 def _selected(mutant: Mutant, only: list[str]) -> bool:
