@@ -181,3 +181,13 @@ def test_model_card_version_model_format_and_output(people: Run, tmp_path: Path)
     people("model", "card", "churn", "--model", "beta", "--format", "html", "--output", str(page))
     assert page.read_text().startswith("<!doctype html>")
     assert "the beta" in page.read_text()
+
+
+def test_audit_log_product_shows_that_products_events_only(people: Run) -> None:
+    people("product", "create", "churn", "--owner", "maya@example.com")
+    people("product", "create", "fraud", "--owner", "dev@example.com")
+    churn = as_json(people("audit", "log", "--product", "churn", "-f", "json"))
+    assert {e["product"] for e in churn} == {"churn"}
+    assert {"product.created", "role.assigned"} <= {e["action"] for e in churn}
+    everything = as_json(people("audit", "log", "-f", "json"))
+    assert {"churn", "fraud", None} <= {e["product"] for e in everything}
