@@ -5,8 +5,9 @@ are read with ``ast``: a test function "uses" ``(command, option)`` when the str
 constants it holds (with those of the module-level helpers it calls) include every
 word of the command's path (``contract``, ``infer``) and one spelling of the option
 (``--output`` or ``-o``; either side of ``--store/--no-store``). This finds options no
-test passes at all; whether the test asserts the option's effect is for review (and
-for breaking the wiring, as tests/cli/test_registry_options.py's docstring describes).
+test passes at all; whether the tests assert the option's effect is checked by hand
+with scripts/mutate_options.py, which breaks each option's wiring and runs the tests
+this mapping names (:func:`users`): one of them must fail.
 
 The property tests of tests/fuzz (other than test_regressions.py) pass every option
 with random values and assert the promise, not the option's effect, so they do not
