@@ -126,7 +126,9 @@ def test_card_cli(cli: Run, tmp_path: Path) -> None:
         "tiny",
     ).stdout
     assert "contract stored as churn-training@1" in out
-    assert "## Known limitations" in cli("card", "churn").stdout
+    card = cli("card", "churn").stdout
+    assert "## Known limitations" in card
+    assert "tiny" in card.split("## Known limitations", 1)[1]
     cli("card", "churn", "--format", "html", "-o", str(tmp_path / "card.html"))
     assert (tmp_path / "card.html").read_text().startswith("<!doctype html>")
     assert cli("card", "churn", "--version", "7", expect=2).stderr.startswith("error: ")

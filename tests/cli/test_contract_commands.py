@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.contracts.data import crm, migrated
-from tests.helpers import Run, as_json
+from tests.helpers import CliStore, Run, as_json
 
 
 @pytest.fixture
@@ -243,3 +243,24 @@ def test_model_register_profiles_nan_and_inf_only_columns(cli: Run, files: Path)
     )
     [stored] = _stored(cli)
     assert stored["name"] == "churn-training"  # type: ignore[index]
+
+
+def test_infer_no_store_writes_the_files_and_stores_nothing(
+    cli: Run, cli_store: CliStore, tmp_path: Path
+) -> None:
+    crm(500, seed=1).write_csv(tmp_path / "train.csv")
+    before = cli_store.snapshot()
+    out = tmp_path / "crm.yaml"
+    kept = cli("contract", "infer", str(tmp_path / "train.csv"), "-o", str(out), "--no-store")
+    assert "stored as" not in kept.stdout
+    assert out.is_file()
+    assert (tmp_path / "crm.profile").is_file()
+    assert cli_store.snapshot() == before
+    assert as_json(cli("contract", "list", "-f", "json")) == []
+    stored = cli("contract", "infer", str(tmp_path / "train.csv"), "-o", str(out))
+    assert "stored as train@1" in stored.stdout
+    assert [c["name"] for c in as_json(cli("contract", "list", "-f", "json"))] == ["train"]
+    cli("contract", "infer", str(tmp_path / "train.csv"), "-o", str(out), "--name", "crm")
+    assert [c["name"] for c in as_json(cli("contract", "list", "-f", "json"))] == ["crm", "train"]
+    only = as_json(cli("contract", "list", "--name", "crm", "-f", "json"))
+    assert [(c["name"], c["version"]) for c in only] == [("crm", 1)]

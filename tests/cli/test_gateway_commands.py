@@ -39,6 +39,14 @@ def test_consumer_add_and_list(cli: Run, world: World) -> None:
         0,
     )
     assert "crm-eu" in cli("consumer", "list").stdout
+    added = json.loads(
+        cli("consumer", "add", "pos", "--contact", "till@example.com", "-f", "json").stdout
+    )
+    assert (added["name"], added["contact"], added["description"]) == (
+        "pos",
+        "till@example.com",
+        None,
+    )
     err = cli("consumer", "add", "Bad Name", expect=2).stderr
     assert "not a valid consumer name" in err
 
@@ -63,6 +71,7 @@ def test_key_create_prints_the_key_once_and_list_never_shows_it(cli: Run, world:
     parsed = parse_key(plaintext)
     assert parsed is not None
     listed = json.loads(cli("key", "list", "--consumer", "crm-eu", "--format", "json").stdout)
+    assert {k["consumer"] for k in listed} == {"crm-eu"}  # billing's keys left out
     mine = next(k for k in listed if k["key_id"] == parsed.key_id)
     assert (mine["scopes"], mine["rate"], mine["burst"]) == (["predict", "feedback"], 10.0, 20)
     assert plaintext not in cli("key", "list").stdout
@@ -259,3 +268,19 @@ def test_predictions_export_writes_the_log(cli: Run, world: World, tmp_path: Pat
         in cli("predictions", "export", PRODUCT, "-o", str(lines), "-f", "csv", expect=2).stderr
     )
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_route_set_model_and_fallback_reason_answer_json(cli: Run, world: World) -> None:
+    served = world.registry.route(PRODUCT)
+    assert served is not None
+    world.registry.register_model(
+        PRODUCT, artifact=served.artifact_uri, flavor="sklearn", model="beta"
+    )
+    args = ["--model", "beta", "--version", "1", "--fallback-unavailable", "60"]
+    route = json.loads(cli("route", "set", PRODUCT, *args, "--format", "json").stdout)
+    assert (route["model"], route["version"]) == ("beta", 1)
+    assert route["fallback"] == {"kind": "unavailable", "value": 60}
+    on = json.loads(
+        cli("route", "fallback", PRODUCT, "on", "--reason", "drift", "--format", "json").stdout
+    )
+    assert (on["fallback_active"], on["fallback_reason"]) == (True, "drift")

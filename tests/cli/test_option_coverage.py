@@ -5,8 +5,9 @@ are read with ``ast``: a test function "uses" ``(command, option)`` when the str
 constants it holds (with those of the module-level helpers it calls) include every
 word of the command's path (``contract``, ``infer``) and one spelling of the option
 (``--output`` or ``-o``; either side of ``--store/--no-store``). This finds options no
-test passes at all; whether the test asserts the option's effect is for review (and
-for breaking the wiring, as tests/cli/test_registry_options.py's docstring describes).
+test passes at all; whether the tests assert the option's effect is checked by hand
+with scripts/mutate_options.py, which breaks each option's wiring and runs the tests
+this mapping names (:func:`users`): one of them must fail.
 
 The property tests of tests/fuzz (other than test_regressions.py) pass every option
 with random values and assert the promise, not the option's effect, so they do not
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,11 +60,20 @@ def _called_names(node: ast.AST) -> set[str]:
     }
 
 
+@dataclass(frozen=True)
+class Unit:
+    """A test function: its pytest node id and the strings it holds (with its helpers')."""
+
+    nodeid: str
+    strings: frozenset[str]
+
+
 @cache
-def units() -> list[frozenset[str]]:
-    """One set of strings per test function (with the helpers it calls)."""
+def named_units() -> list[Unit]:
+    """One unit per test function, named by its node id (scripts/mutate_options.py runs
+    the tests that use an option with the option's wiring broken)."""
     units = []
-    for path in TESTS.rglob("*.py"):
+    for path in sorted(TESTS.rglob("*.py")):
         if path.resolve() == Path(__file__).resolve() or (
             path.parent.name == "fuzz" and (path.name != "test_regressions.py")
         ):
@@ -79,16 +90,48 @@ def units() -> list[frozenset[str]]:
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
             for s in _strings(node)
         }
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                strings = set(_strings(node)) | module_strings
-                for name in _called_names(node) & helpers.keys():
-                    strings |= helpers[name]
-                # fixtures the test takes, defined in the same module, count as helpers
-                for arg in node.args.args:
-                    strings |= helpers.get(arg.arg, set())
-                units.append(frozenset(_split(strings)))
+        module = path.relative_to(TESTS.parent).as_posix()
+        for name, node in _test_functions(tree.body, ()):
+            strings = set(_strings(node)) | module_strings
+            for called in _called_names(node) & helpers.keys():
+                strings |= helpers[called]
+            # fixtures the test takes, defined in the same module, count as helpers
+            for arg in node.args.args:
+                strings |= helpers.get(arg.arg, set())
+            units.append(Unit(f"{module}::{name}", frozenset(_split(strings))))
     return units
+
+
+def _test_functions(
+    body: list[ast.stmt], outer: tuple[str, ...]
+) -> Iterator[tuple[str, ast.FunctionDef]]:
+    """Every ``test_*`` function, with the node id of the test it belongs to: its own,
+    or (for one nested in a function) that of the top-level function holding it."""
+    for node in body:
+        if isinstance(node, ast.ClassDef):
+            yield from _test_functions(node.body, (*outer, node.name))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            name = "::".join((*outer, node.name))
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                yield name, node
+            for inner in ast.walk(node):
+                if (
+                    inner is not node
+                    and isinstance(inner, ast.FunctionDef)
+                    and inner.name.startswith("test_")
+                ):
+                    yield name, inner
+
+
+def units() -> list[frozenset[str]]:
+    """One set of strings per test function (with the helpers it calls)."""
+    return [unit.strings for unit in named_units()]
+
+
+def users(path: tuple[str, ...], param: Any) -> list[str]:
+    """The node ids of the tests that use option ``param`` of command ``path``."""
+    names = spellings(param)
+    return [u.nodeid for u in named_units() if set(path) <= u.strings and names & u.strings]
 
 
 def _split(strings: set[str]) -> set[str]:
@@ -114,7 +157,7 @@ def uncovered() -> list[str]:
             names = spellings(param)
             if any((" ".join(path), n) in ALLOWED for n in names):
                 continue
-            if not any(set(path) <= unit and names & unit for unit in units()):
+            if not users(path, param):
                 missing.append(f"{' '.join(path)} {max(names, key=len)}")
     return missing
 
@@ -130,3 +173,8 @@ def test_the_coverage_check_sees_commands_and_options() -> None:
     assert {"drift", "estimate", "contract infer", "person add", "model card"} <= paths
     assert any({"drift", "--chunk-size"} <= unit for unit in units())
     assert not any({"drift", "--no-such-option"} <= unit for unit in units())
+    chunk_size = next(p for p in dict(commands())[("drift",)].params if p.name == "chunk_size")
+    assert (
+        "tests/cli/test_drift_command.py::test_chunk_size_period_and_timestamp_reach_the_run"
+        in users(("drift",), chunk_size)
+    )

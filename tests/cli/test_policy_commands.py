@@ -87,6 +87,8 @@ def test_incident_list_ack_and_resolve(cli: Run, incident: Receiver) -> None:
     )
     assert [i["id"] for i in listed] == [1]
     assert json.loads(cli("incident", "list", "--status", "resolved", "-f", "json").stdout) == []
+    cli("product", "create", "fraud")
+    assert json.loads(cli("incident", "list", "--product", "fraud", "-f", "json").stdout) == []
     shown = json.loads(cli("incident", "show", "1", "-f", "json").stdout)
     assert shown["events"][0]["kind"] == "opened"
     cli("incident", "ack", "1", "--note", "looking at the CRM export")
@@ -117,15 +119,55 @@ def test_notify_test_and_list(cli: Run, incident: Receiver) -> None:
     cli("notify", "test", "ops", expect=2)  # a product's channel needs its product
     listed = json.loads(cli("notify", "list", "--product", "churn", "-f", "json").stdout)
     assert any(n["channel"] == "ops" and n["status"] == "delivered" for n in listed)
+    cli("product", "create", "fraud")
+    assert json.loads(cli("notify", "list", "--product", "fraud", "-f", "json").stdout) == []
 
 
-def test_monitor_serve_runs_the_given_number_of_passes(cli: Run, incident: Receiver) -> None:
-    out = cli("monitor", "serve", "--every", "1s", "--passes", "2", "--product", "churn")
-    assert out.stdout.count("churn: 0 new batch(es)") == 2
+def test_monitor_run_product_passes_that_product_only(cli: Run, incident: Receiver) -> None:
+    cli("product", "create", "fraud")
+    (fraud,) = json.loads(cli("monitor", "run", "--product", "fraud", "-f", "json").stdout)
+    assert fraud["product"] == "fraud"
+
+
+class _Clock:
+    """``monitor serve``'s clock: sleeping moves it on at once, and a loop that runs
+    past an hour (one that ignores --passes) is stopped with an error."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        if self.now > 3600:
+            raise RuntimeError("monitor serve did not stop after its passes")
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    import postpilot.cli.policies as policies
+
+    fake = _Clock()
+    monkeypatch.setattr(policies, "time", fake)
+    return fake
+
+
+def test_monitor_serve_runs_the_given_number_of_passes_every_interval(
+    cli: Run, incident: Receiver, clock: _Clock
+) -> None:
+    out = cli("monitor", "serve", "--every", "90s", "--passes", "3", "--product", "churn")
+    assert out.stdout.count("churn: 0 new batch(es)") == 3
+    assert clock.now == 180  # two waits of 90 s (the default is 5m)
+    cli("product", "create", "fraud")
+    fraud = cli("monitor", "serve", "--passes", "1", "--product", "fraud").stdout
+    assert "fraud: " in fraud
+    assert "churn" not in fraud
 
 
 def test_monitor_serve_reports_a_failing_pass_and_goes_on(
-    cli: Run, incident: Receiver, tmp_path: Path
+    cli: Run, incident: Receiver, tmp_path: Path, clock: _Clock
 ) -> None:
     (tmp_path / "batches" / "day11.parquet").write_bytes(b"not parquet")
     out = cli("monitor", "serve", "--every", "1s", "--passes", "2", "--product", "churn")

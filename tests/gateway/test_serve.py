@@ -3,6 +3,10 @@
 The rate limit of a key must hold across workers: each worker is a separate
 process, so the limit is shared through Redis (``POSTPILOT_RATE_LIMIT_URL``) or,
 with nothing configured, through the metadata store.
+
+The server listens on ``HOST``, a loopback address that is not ``--host``'s default
+(127.0.0.1), so the test sees ``--host`` take effect; and with ``--log-level warning``
+uvicorn's INFO lines stay out of its log.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from tests.gateway.world import PRODUCT, World, build, records
 pytestmark = pytest.mark.slow
 
 BURST = 12
+HOST = "127.0.0.2"  # Linux answers on all of 127.0.0.0/8
 ATTEMPTS = 40
 
 
 def _free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((HOST, 0))
         return int(s.getsockname()[1])
 
 
@@ -58,7 +63,7 @@ def _serve(world: World, tmp_path: Path, extra_env: dict[str, str]) -> Iterator[
             _postpilot(),
             "serve",
             "--host",
-            "127.0.0.1",
+            HOST,
             "--port",
             str(port),
             "--workers",
@@ -70,7 +75,7 @@ def _serve(world: World, tmp_path: Path, extra_env: dict[str, str]) -> Iterator[
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{HOST}:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -82,7 +87,11 @@ def _serve(world: World, tmp_path: Path, extra_env: dict[str, str]) -> Iterator[
                 pass
             assert time.monotonic() < deadline, "the gateway did not become ready in 60 s"
             time.sleep(0.2)
+        with pytest.raises(httpx.ConnectError):  # --host: not on the default address
+            httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         yield url
+        # --log-level warning: none of uvicorn's INFO lines (started, waiting, ...)
+        assert "INFO" not in (tmp_path / f"serve-{port}.log").read_text()
     finally:
         process.send_signal(signal.SIGTERM)
         try:

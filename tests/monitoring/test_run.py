@@ -78,6 +78,42 @@ def test_too_few_reference_chunks_fall_back_to_the_tests_threshold() -> None:
     assert report.chunks[0].multivariate.lower < report.chunks[0].multivariate.upper
 
 
+def test_a_file_compared_with_itself_chunked_the_same_way_never_alerts() -> None:
+    """The band's promise, end to end: a reference whose chunks differ from each other
+    (means that move, category shares that turn) compared with itself. Each chunk is
+    far from the whole reference by its test's own threshold (alone, it drifts), but no
+    further than a reference chunk is (the band), so nothing alerts."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(7)
+    parts = [
+        pl.DataFrame(
+            {
+                "level": rng.normal(10.0 + 2.0 * k, 1.0, 1_000),  # a distance test
+                "score": rng.normal(2.0 * k, 1.0, 1_000),  # a p-value test
+                "kind": rng.choice(["a", "b"], 1_000, p=[0.1, 0.9] if k % 2 else [0.9, 0.1]),
+            }
+        )
+        for k in range(4)
+    ]
+    data = pl.concat(parts)
+    tests = {"score": "ks"}
+    alone = [run_drift(data, part, DriftOptions(tests=tests, multivariate=False)) for part in parts]
+    banded = run_drift(data, data, DriftOptions(chunk_size=1_000, tests=tests, multivariate=False))
+    # alone (one current chunk, no band: the tests' thresholds decide) each chunk drifts ...
+    assert all(set(report.drifted_columns) == {"level", "score", "kind"} for report in alone)
+    # ... beside the reference's own chunks, none does
+    assert not banded.alert, banded.drifted_columns
+    assert len(banded.chunks) == len(banded.reference_chunks) == 4
+    sources = {r.column: r.threshold_source for c in banded.chunks for r in c.columns}
+    assert sources == {
+        "level": "reference chunks",
+        "kind": "reference chunks",
+        "score": "test and reference chunks",
+    }
+
+
 def test_the_band_edge_is_the_largest_reference_chunk_or_mean_plus_3_sd() -> None:
     from postpilot.monitoring.run import _band_upper
 

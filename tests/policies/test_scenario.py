@@ -6,6 +6,7 @@ Everything real: the CLI in-process, the SQLite store, a webhook receiver on
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -263,7 +264,8 @@ def test_policy_test_prints_the_day_10_incident_and_sends_nothing(
     text = write_policy(world, receiver.url).read_text()
     quiet = text.replace("threshold: 0.5", "threshold: 1.0") + "defaults: false\n"
     (world / "quiet.yaml").write_text(quiet, encoding="utf-8")
-    assert run("policy", "apply", "quiet.yaml", "--product", "churn").exit_code == 0
+    applied = run("policy", "apply", "quiet.yaml", "--product", "churn", "--format", "json")
+    assert json.loads(applied.stdout) == {"product": "churn", "version": 1, "new": True}
     for day in range(1, 13):
         write_day(world, day)
     assert _pass(run, 12).exit_code == 0
@@ -275,6 +277,13 @@ def test_policy_test_prints_the_day_10_incident_and_sends_nothing(
     assert "2026-03-10" in lines[0]  # the first firing: day 10
     assert "open a high incident for maya@example.com" in result.output
     assert "notify maya@example.com" in result.output
+    policy = str(write_policy(world, receiver.url))
+    listed = run("policy", "test", policy, "--product", "churn", "--format", "json")
+    assert listed.exit_code == 1, listed.output
+    firings = json.loads(listed.stdout)
+    first = next(f for f in firings if f["rule"] == "inputs-drifted")
+    assert first["at"].startswith("2026-03-10")
+    assert "open a high incident for maya@example.com" in first["actions"]
     assert receiver.requests == []
     with Registry() as reg:
         assert (len(reg.notifications()), len(reg.incidents()), reg.verify_audit().events) == before

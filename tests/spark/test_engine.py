@@ -226,9 +226,44 @@ def test_chunks_of_rows_need_a_row_order(files: Path, spark: SparkSession) -> No
     assert [c.rows for c in report.chunks] == [144, 144, 12]
 
 
-def test_spark_format_needs_the_spark_engine(cli: Run, files: Path) -> None:
+def test_spark_format_reads_a_path_whose_suffix_says_nothing(
+    cli: Run, files: Path, spark: SparkSession
+) -> None:
+    """CSV files named ``.txt``: read as CSV with ``--spark-format csv`` (without it, the
+    engine would read them as Parquet, the default for a path without a known suffix)."""
+    small, scored = files / "small.txt", files / "scored_reference.txt"
+    small.write_text((files / "small.csv").read_text())
+    _scored(600, 1, 0.0).write_csv(scored)
+    fmt = ["--engine", "spark", "--spark-format", "csv", "-f", "json"]
+    drift = as_json(cli("drift", str(small), str(small), "--no-multivariate", *fmt))
+    assert sum(c["rows"] for c in drift["chunks"]) == 300
+    args = ["--reference", str(scored), "--analysis", str(scored), "--problem", "binary"]
+    args += ["--y-true", "label", "--y-pred", "pred", "--y-pred-proba", "score", "-m", "accuracy"]
+    args += ["--chunk-period", "day", "--timestamp", "ts"]  # a CSV has no row order
+    estimate = as_json(cli("estimate", *args, *fmt))
+    assert sum(c["rows"] for c in estimate["chunks"]) == 600
+    contract = files / "small.yaml"
+    cli("contract", "infer", str(files / "small.csv"), "-o", str(contract), "--no-store")
+    checked = as_json(cli("contract", "check", str(contract), str(small), *fmt))
+    assert checked["rows"] == 300
+
+
+ESTIMATE = ["--problem", "binary", "--y-true", "label", "-m", "accuracy"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["drift", "{path}", "{path}"],
+        ["estimate", "--reference", "{path}", "--analysis", "{path}", *ESTIMATE],
+        ["contract", "check", "{path}.yaml", "{path}"],
+    ],
+    ids=["drift", "estimate", "contract check"],
+)
+def test_spark_format_needs_the_spark_engine(cli: Run, files: Path, command: list[str]) -> None:
     path = str(files / "reference.parquet")
-    result = cli("drift", path, path, "--spark-format", "parquet", expect=2)
+    args = [arg.format(path=path) for arg in command]
+    result = cli(*args, "--spark-format", "parquet", expect=2)
     assert "--spark-format is for --engine spark" in result.stderr
 
 
