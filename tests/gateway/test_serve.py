@@ -34,9 +34,20 @@ ATTEMPTS = 40
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A port free on ``HOST`` and on 127.0.0.1: the test connects to 127.0.0.1 on it to
+    prove the server is not there, so no other process (Spark's JVM, left running by
+    the session's Spark fixture, listens on loopback ports) may be either."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = int(s.getsockname()[1])
+            with socket.socket() as default:
+                try:
+                    default.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise AssertionError("no port free on both loopback addresses")
 
 
 def _postpilot() -> str:

@@ -212,14 +212,17 @@ def _tables() -> dict[str, pl.DataFrame]:
 def test_random_halves_of_real_tables_rarely_alert(chunked: bool) -> None:
     """20 random halves of each table, the same population on both sides: the
     detector alerts in at most 1 of 20 splits (5%), and it ran on most of them.
-    (Chunked, breast cancer's 30 columns are left out: the univariate tests of 12
-    chunks a run make it slow, not the multivariate detector.)"""
+    (Chunked, breast cancer's 30 columns are left out and digits keeps its 28 sparse
+    border pixels, which alerted in 4 of 20 splits before values were clipped: the
+    univariate tests of 12 chunks a run make it slow, not the multivariate detector.)"""
     ran = 0
     for name, table in _tables().items():
         if chunked and name == "breast_cancer":
             continue
         if chunked and "Comments" in table.columns:  # mostly null: a chunk may have none
             table = table.drop("Comments")
+        if chunked and name == "digits":  # the sparse border pixels, half the time of all 64
+            table = table.select(c for c in table.columns if {"0", "7"} & set(c[-3::2]))
         size = table.height // 12 if chunked else None
         alerts = 0
         for reference, current in random_halves(table, 20, seed=3):
