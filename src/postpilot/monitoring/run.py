@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -118,6 +118,18 @@ class DriftOptions:
             "p_value_adjustment": "holm",
         }
 
+    def chunkers(self, rows: Callable[[], tuple[int, int]]) -> tuple[Chunker, Chunker] | None:
+        """The reference's and the current data's chunkers these options ask for, None
+        when they ask for none; ``rows()`` (reference rows, current rows) is called only
+        when chunking by count needs it."""
+        return chunker_pair(
+            chunk_size=self.chunk_size,
+            chunk_number=self.chunk_number,
+            chunk_period=self.chunk_period,
+            timestamp=self.timestamp,
+            rows=rows,
+        )
+
 
 def _chunkers(
     options: DriftOptions, reference: object, current: object
@@ -131,13 +143,7 @@ def _chunkers(
             counted.append(n)
         return counted[0], counted[1]
 
-    pair = chunker_pair(
-        chunk_size=options.chunk_size,
-        chunk_number=options.chunk_number,
-        chunk_period=options.chunk_period,
-        timestamp=options.timestamp,
-        rows=rows,
-    )
+    pair = options.chunkers(rows)
     return pair if pair is not None else (None, SizeChunker(2**62))
 
 

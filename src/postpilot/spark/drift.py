@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from postpilot.errors import InputError
-from postpilot.monitoring.chunking import SizeChunker, chunker_pair
+from postpilot.monitoring.chunking import SizeChunker
 from postpilot.monitoring.inputs import check_names, check_options, location
 from postpilot.monitoring.multivariate import SAMPLE_ROWS, RowSampler
 from postpilot.monitoring.run import DriftOptions, SampledRows, compare_chunks
@@ -70,13 +70,7 @@ def run_drift_spark(
                 raise InputError(f"the {role} data has no rows", **location(data, role))
         return counts[0], counts[1]
 
-    pair = chunker_pair(
-        chunk_size=options.chunk_size,
-        chunk_number=options.chunk_number,
-        chunk_period=options.chunk_period,
-        timestamp=options.timestamp,
-        rows=rows,
-    )
+    pair = options.chunkers(rows)
     whole = SizeChunker(2**62)
     chunkers = pair if pair is not None else (whole, whole)
     samplers = (RowSampler([]), RowSampler([]))
